@@ -1,0 +1,3 @@
+"""cobrowse: self-hosted co-browsing."""
+
+__version__ = "0.1.0"

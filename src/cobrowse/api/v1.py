@@ -1,0 +1,160 @@
+"""REST API ``/api/v1``: sessions and the caller's identity, for the console and partner systems.
+
+Authenticated by the console login cookie for now (API tokens come with agent management). Every route
+returns JSON; errors are ``{"detail": "..."}`` with a 4xx status that says what was refused and why.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel
+
+from ..auth import current_agent, same_origin
+from ..sessions.runtime import SessionRuntime
+from ..store import Store
+from ..store.records import Agent, SessionRecord
+
+router = APIRouter(prefix="/api/v1")
+
+
+class Health(BaseModel):
+    status: str
+    live_sessions: int
+
+
+class AgentOut(BaseModel):
+    id: int
+    username: str
+    name: str
+    title: str
+    agentrole: str | None
+    groups: list[int]
+
+
+class VisitorOut(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+    visitorid: str | None
+
+
+class ParticipantOut(BaseModel):
+    role: str
+    agent_id: int | None
+    name: str | None
+    joined_at: datetime
+    left_at: datetime | None
+
+
+class SessionOut(BaseModel):
+    id: int
+    group: int
+    key: str
+    random_key: bool
+    started_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+    live: bool
+    visitor: VisitorOut
+    participants: list[ParticipantOut] | None = None
+
+
+async def require_agent(request: Request) -> Agent:
+    agent = await current_agent(request)
+    if agent is None:
+        raise HTTPException(401, "log in to the agent console first")
+    return agent
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def runtime_of(request: Request) -> SessionRuntime:
+    runtime: SessionRuntime = request.app.state.runtime
+    return runtime
+
+
+AgentDep = Annotated[Agent, Depends(require_agent)]
+StoreDep = Annotated[Store, Depends(store_of)]
+RuntimeDep = Annotated[SessionRuntime, Depends(runtime_of)]
+
+
+def session_out(record: SessionRecord, runtime: SessionRuntime) -> SessionOut:
+    v = record.visitor
+    return SessionOut(
+        id=record.id,
+        group=record.group_id,
+        key=record.key,
+        random_key=record.random_key,
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+        end_reason=record.end_reason,
+        live=runtime.get(record.id) is not None,
+        visitor=VisitorOut(name=v.name, email=v.email, phone=v.phone, visitorid=v.visitorid),
+    )
+
+
+@router.get("/health", summary="Liveness of this server node")
+async def health(runtime: RuntimeDep) -> Health:
+    return Health(status="ok", live_sessions=len(runtime.live_sessions()))
+
+
+@router.get("/me", summary="The logged-in agent")
+async def me(agent: AgentDep) -> AgentOut:
+    return AgentOut(
+        id=agent.id,
+        username=agent.username,
+        name=agent.name,
+        title=agent.title,
+        agentrole=agent.agentrole,
+        groups=list(agent.group_ids),
+    )
+
+
+@router.get("/sessions", summary="Sessions of the agent's groups, newest first")
+async def list_sessions(
+    agent: AgentDep,
+    store: StoreDep,
+    runtime: RuntimeDep,
+    live: Annotated[bool, Query(description="only sessions that have not ended")] = True,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[SessionOut]:
+    records = await store.list_sessions(list(agent.group_ids), live_only=live, limit=limit)
+    return [session_out(r, runtime) for r in records]
+
+
+async def _session_for(agent: Agent, store: Store, session_id: int) -> SessionRecord:
+    record = await store.get_session(session_id)
+    if record is None or record.group_id not in agent.group_ids:
+        raise HTTPException(404, f"no session {session_id} in your groups")
+    return record
+
+
+@router.get("/sessions/{session_id}", summary="One session with its participants")
+async def get_session(session_id: int, agent: AgentDep, store: StoreDep, runtime: RuntimeDep) -> SessionOut:
+    record = await _session_for(agent, store, session_id)
+    out = session_out(record, runtime)
+    out.participants = [
+        ParticipantOut(role=p.role, agent_id=p.agent_id, name=p.name, joined_at=p.joined_at, left_at=p.left_at)
+        for p in await store.list_participants(session_id)
+    ]
+    return out
+
+
+@router.post("/sessions/{session_id}/end", status_code=204, summary="End a live session (reason: agent)")
+async def end_session(
+    session_id: int, request: Request, agent: AgentDep, store: StoreDep, runtime: RuntimeDep
+) -> Response:
+    if not same_origin(request):
+        raise HTTPException(403, "cross-site request refused")
+    await _session_for(agent, store, session_id)
+    core = runtime.get(session_id)
+    if core is None:
+        raise HTTPException(409, f"session {session_id} is not live")
+    await runtime.end(core, "agent")
+    return Response(status_code=204)

@@ -1,0 +1,92 @@
+"""The ASGI application: REST API, WebSocket endpoints, agent console and static bundles on one app.
+
+``create_app`` wires the parts chosen by configuration (store URL, broker URL) and owns their lifecycle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from . import __version__
+from .api.v1 import router as api_router
+from .auth import COOKIE_NAME
+from .broker import create_broker
+from .config import Config, ensure_secret
+from .console.routes import console_routes
+from .sessions.agent_endpoint import agent_endpoint
+from .sessions.runtime import SessionRuntime
+from .sessions.visitor_endpoint import visitor_endpoint
+from .store import Store
+
+log = logging.getLogger("cobrowse")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(config: Config, store: Store | None = None) -> FastAPI:
+    """Build the server. Pass ``store`` to share an open one (the demo seeds it first)."""
+    config = ensure_secret(config)
+    broker = create_broker(config.broker_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal store
+        own_store = store is None
+        if store is None:
+            store = await Store.open(config.effective_database_url)
+        if config.auto_migrate:
+            await store.upgrade()
+        if config.broker_url.startswith("memory://"):
+            # one node with in-process state: sessions it had before a restart cannot continue
+            closed = await store.end_all_live_sessions("error", datetime.now(UTC))
+            if closed:
+                log.info("closed %d sessions left open by an earlier run", closed)
+        await broker.connect()
+        runtime = SessionRuntime(config, broker, store)
+        await runtime.start()
+        app.state.store = store
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            await broker.disconnect()
+            if own_store:
+                await store.close()
+
+    app = FastAPI(
+        title="cobrowse",
+        version=__version__,
+        description="Session server of cobrowse. WebSocket protocol: docs/protocol.md.",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.include_router(api_router)
+    app.router.routes.extend(
+        [
+            WebSocketRoute("/ws/visitor", visitor_endpoint),
+            WebSocketRoute("/ws/agent", agent_endpoint),
+            *console_routes(),
+            Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+        ]
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=config.secret_key,
+        session_cookie=COOKIE_NAME,
+        same_site="lax",
+        https_only=config.effective_public_url.startswith("https://"),
+        max_age=12 * 3600,
+    )
+    return app

@@ -1,0 +1,168 @@
+"""Wire protocol v1: every message type, defined once for the server.
+
+The browser-side twin is ``web/shared/protocol.ts``; ``docs/protocol.md`` is the prose. Messages are msgspec
+structs tagged by ``t``. ``Events.data`` is ``msgspec.Raw``: the server checks the envelope of a page-event
+frame and forwards the visitor's bytes untouched, never decoding or re-encoding the rrweb payload.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_~-]{1,100}")
+KEY_RULE = "a session key is 1 to 100 characters, each a letter, a digit, '_', '-' or '~'"
+RANDOM_KEY = "GLANCE_KEYTYPE_RANDOM"
+
+EndReason = Literal["agent", "visitor", "error", "timeout"]
+
+
+class Message(msgspec.Struct, tag_field="t", forbid_unknown_fields=False, omit_defaults=False):
+    """Base of every wire message: ``v`` is the protocol version."""
+
+    v: int = PROTOCOL_VERSION
+
+
+class PageInfo(msgspec.Struct):
+    url: str = ""
+    title: str = ""
+
+
+class VisitorInfo(msgspec.Struct):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    visitorid: str | None = None
+
+
+class AgentEntry(msgspec.Struct, omit_defaults=True):
+    name: str
+    role: Literal["agent", "guest"]
+    num: int
+    username: str | None = None
+    title: str = ""
+    agentrole: str | None = None
+    partnerid: str | None = None
+    partneruserid: str | None = None
+    guestid: int | None = None
+
+
+# --- page events (both directions: visitor -> server -> agents, same bytes) ---
+
+
+class Events(Message, tag="events"):
+    seq: int = 0
+    epoch: int = 0
+    snapshot: bool = False
+    data: msgspec.Raw = msgspec.Raw(b"[]")
+
+
+# --- visitor -> server ---
+
+
+class Start(Message, tag="start"):
+    group: int = 0
+    key: str | None = None
+    visitor: VisitorInfo = msgspec.field(default_factory=VisitorInfo)
+    page: PageInfo = msgspec.field(default_factory=PageInfo)
+
+
+class Resume(Message, tag="resume"):
+    session: int = 0
+    token: str = ""
+    page: PageInfo = msgspec.field(default_factory=PageInfo)
+
+
+class Page(Message, tag="page"):
+    url: str = ""
+    title: str = ""
+
+
+class Stop(Message, tag="stop"):
+    pass
+
+
+VisitorMessage = Start | Resume | Events | Page | Stop
+
+# --- server -> visitor ---
+
+
+class Started(Message, tag="started"):
+    session: int = 0
+    key: str = ""
+    random: bool = False
+    token: str = ""
+    epoch: int = 0
+    seq: int = 0
+
+
+class Resumed(Message, tag="resumed"):
+    session: int = 0
+    key: str = ""
+    random: bool = False
+    token: str = ""
+    epoch: int = 0
+    seq: int = 0
+
+
+class Agents(Message, tag="agents"):
+    count: int = 0
+    agentlist: list[AgentEntry] = msgspec.field(default_factory=list)
+
+
+class SnapshotRequest(Message, tag="snapshot_request"):
+    pass
+
+
+class Ended(Message, tag="ended"):
+    reason: str = "error"
+
+
+class Error(Message, tag="error"):
+    code: str = "service"
+    msg: str = ""
+
+
+# --- agent -> server ---
+
+
+class Join(Message, tag="join"):
+    key: str = ""
+    group: int | None = None
+
+
+class Resync(Message, tag="resync"):
+    pass
+
+
+class Leave(Message, tag="leave"):
+    pass
+
+
+class End(Message, tag="end"):
+    pass
+
+
+AgentMessage = Join | Resync | Leave | End
+
+# --- server -> agent ---
+
+
+class Joined(Message, tag="joined"):
+    session: int = 0
+    key: str = ""
+    group: int = 0
+    visitor: VisitorInfo = msgspec.field(default_factory=VisitorInfo)
+    page: PageInfo | None = None
+    visitor_connected: bool = False
+    agents: Agents = msgspec.field(default_factory=Agents)
+    epoch: int = 0
+    seq: int = 0
+
+
+class VisitorStatus(Message, tag="visitor"):
+    connected: bool = False

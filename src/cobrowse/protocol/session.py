@@ -1,0 +1,205 @@
+"""The per-session state machine: no I/O, no clock, no sockets.
+
+A :class:`SessionCore` is fed what happened (a visitor frame, an agent joining, the time passing) and answers
+with :mod:`actions <cobrowse.protocol.actions>` saying what to send, to whom, and what to store. The ASGI
+endpoints and the broker carry those out. Keeping the rules here means they are tested without a server,
+and a later multi-node runtime reuses them unchanged.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from . import messages as m
+from .actions import (
+    Action,
+    Close,
+    Forward,
+    PersistAgentJoin,
+    PersistAgentLeave,
+    PersistEnd,
+    Publish,
+    ReleaseKey,
+    SendTo,
+)
+from .codec import CloseCode, ProtocolError
+
+
+class State(enum.Enum):
+    STARTING = "starting"  # created, no page uploaded yet
+    ACTIVE = "active"  # a snapshot has arrived: agents can watch
+    ENDED = "ended"
+
+
+@dataclass
+class Seat:
+    """One agent connection in the session."""
+
+    conn: str
+    agent_id: int | None
+    entry: m.AgentEntry
+    participant_id: int | None = None
+
+
+@dataclass
+class SessionCore:
+    session_id: int
+    group_id: int
+    key: str
+    random_key: bool
+    visitor: m.VisitorInfo
+    #: How long the session waits for a disconnected visitor before it ends.
+    grace: float = 120.0
+    #: Soft bound of the late-join log: past it the visitor is asked for a fresh snapshot.
+    log_max_bytes: int = 32 * 1024 * 1024
+
+    state: State = State.STARTING
+    epoch: int = 0
+    seq: int = 0
+    page: m.PageInfo | None = None
+    visitor_conn: str | None = None
+    visitor_deadline: float | None = None
+    end_reason: str | None = None
+    seats: dict[str, Seat] = field(default_factory=dict)
+    #: Bytes in the late-join log, and whether it still holds everything since the last snapshot.
+    log_bytes: int = 0
+    log_complete: bool = False
+    snapshot_requested: bool = False
+    _next_num: int = 1
+
+    # ---- visitor side -------------------------------------------------------------------------
+
+    def visitor_connected(self, conn: str) -> list[Action]:
+        """A visitor page (the first, or the next after a navigation) took over the session."""
+        self._require_live()
+        actions: list[Action] = []
+        if self.visitor_conn is not None and self.visitor_conn != conn:
+            actions.append(Close(self.visitor_conn, CloseCode.NORMAL, "replaced by a newer page"))
+        self.visitor_conn = conn
+        self.visitor_deadline = None
+        self.snapshot_requested = True  # the new page uploads a snapshot as its first frame
+        actions.append(Publish(m.VisitorStatus(connected=True), to_visitor=False))
+        if self.seats:
+            actions.append(SendTo(conn, self.agents_message()))
+        return actions
+
+    def visitor_disconnected(self, conn: str, now: float) -> list[Action]:
+        """The visitor's socket closed: wait ``grace`` seconds for the next page before ending."""
+        if conn != self.visitor_conn or self.state is State.ENDED:
+            return []
+        self.visitor_conn = None
+        self.visitor_deadline = now + self.grace
+        return [Publish(m.VisitorStatus(connected=False), to_visitor=False)]
+
+    def visitor_events(self, conn: str, ev: m.Events, frame: bytes) -> list[Action]:
+        """A page-event frame: check its place in the sequence and forward the same bytes."""
+        if conn != self.visitor_conn or self.state is State.ENDED:
+            return []
+        if ev.seq <= self.seq:
+            return []  # duplicate of a frame already forwarded (resent after a reconnect)
+        if ev.snapshot:
+            if ev.epoch <= self.epoch:
+                raise ProtocolError(
+                    CloseCode.MALFORMED, "malformed", f"snapshot epoch {ev.epoch} must exceed {self.epoch}"
+                )
+            self.epoch = ev.epoch
+            self.state = State.ACTIVE
+            self.snapshot_requested = False
+            self.log_bytes = len(frame)
+            self.log_complete = True
+            self.seq = ev.seq
+            return [Forward(ev.seq, frame, snapshot=True, log=True)]
+        if ev.epoch != self.epoch:
+            return []  # an old recording's frame: its node ids mean nothing now
+        if ev.seq != self.seq + 1:
+            return self._request_snapshot()  # a gap: only a fresh snapshot heals it
+        self.seq = ev.seq
+        actions: list[Action] = []
+        log = self.log_complete and self.log_bytes + len(frame) <= 2 * self.log_max_bytes
+        if log:
+            self.log_bytes += len(frame)
+        else:
+            self.log_complete = False
+        actions.append(Forward(ev.seq, frame, snapshot=False, log=log))
+        if self.log_bytes > self.log_max_bytes or not self.log_complete:
+            actions += self._request_snapshot()
+        return actions
+
+    def visitor_page(self, conn: str, page: m.PageInfo) -> list[Action]:
+        if conn != self.visitor_conn or self.state is State.ENDED:
+            return []
+        self.page = page
+        return [Publish(m.Page(url=page.url, title=page.title), to_visitor=False)]
+
+    def _request_snapshot(self) -> list[Action]:
+        if self.snapshot_requested or self.visitor_conn is None:
+            return []
+        self.snapshot_requested = True
+        return [SendTo(self.visitor_conn, m.SnapshotRequest())]
+
+    # ---- agent side ---------------------------------------------------------------------------
+
+    def agent_joined(self, conn: str, agent_id: int | None, entry: m.AgentEntry) -> list[Action]:
+        """An authorised agent joins; everyone learns the new agents list."""
+        self._require_live()
+        entry.num = self._next_num
+        self._next_num += 1
+        self.seats[conn] = Seat(conn, agent_id, entry)
+        actions: list[Action] = [Publish(self.agents_message(), to_visitor=True), PersistAgentJoin(conn, agent_id)]
+        if not self.log_complete and self.state is State.ACTIVE:
+            actions += self._request_snapshot()
+        return actions
+
+    def agent_left(self, conn: str) -> list[Action]:
+        seat = self.seats.pop(conn, None)
+        if seat is None:
+            return []
+        actions: list[Action] = [PersistAgentLeave(seat.participant_id)]
+        if self.state is not State.ENDED:
+            actions.insert(0, Publish(self.agents_message(), to_visitor=True))
+        return actions
+
+    def resync_needed(self) -> list[Action]:
+        """An agent saw a gap; if the log cannot cover it, ask the visitor for a snapshot."""
+        return [] if self.log_complete else self._request_snapshot()
+
+    def joined_message(self) -> m.Joined:
+        return m.Joined(
+            session=self.session_id,
+            key=self.key,
+            group=self.group_id,
+            visitor=self.visitor,
+            page=self.page,
+            visitor_connected=self.visitor_conn is not None,
+            agents=self.agents_message(),
+            epoch=self.epoch,
+            seq=self.seq,
+        )
+
+    def agents_message(self) -> m.Agents:
+        entries = [seat.entry for seat in self.seats.values()]
+        return m.Agents(count=len(entries), agentlist=entries)
+
+    # ---- both ---------------------------------------------------------------------------------
+
+    def end(self, reason: str) -> list[Action]:
+        """End the session for everyone; later calls do nothing (the first reason wins)."""
+        if self.state is State.ENDED:
+            return []
+        self.state = State.ENDED
+        self.end_reason = reason
+        actions: list[Action] = [Publish(m.Ended(reason=reason), to_visitor=True), PersistEnd(reason)]
+        actions += [PersistAgentLeave(seat.participant_id) for seat in self.seats.values()]
+        actions.append(ReleaseKey())
+        return actions
+
+    def tick(self, now: float) -> list[Action]:
+        """Time passed: end the session if its visitor has been gone longer than the grace period."""
+        if self.state is not State.ENDED and self.visitor_deadline is not None and now >= self.visitor_deadline:
+            return self.end("timeout")
+        return []
+
+    def _require_live(self) -> None:
+        if self.state is State.ENDED:
+            raise ProtocolError(CloseCode.ENDED, "ended", f"session {self.session_id} has ended")

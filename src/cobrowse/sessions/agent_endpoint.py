@@ -1,0 +1,141 @@
+"""``/ws/agent``: an agent console watching one session. Authenticated by the console login cookie.
+
+The agent gets ``joined``, then the late-join log (last snapshot and what followed) from the broker, then
+the live channel. It subscribes before reading the log and skips events it already has by sequence number,
+so nothing falls between the two. A slow agent is resynchronised from the log instead of slowing anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..broker import Kind, Overflow, Subscription, unpack
+from ..auth import current_agent
+from ..protocol import messages as m
+from ..protocol.codec import CloseCode, ProtocolError, decode_agent, encode
+from ..protocol.session import SessionCore
+from ..store.records import Agent
+from .outbox import Outbox
+from .runtime import SessionRuntime, agents_channel
+from .socket_io import receive_frame, receive_hello, refuse
+
+log = logging.getLogger("cobrowse.agent")
+
+
+class AgentStream:
+    """What one agent socket has been sent, so that the live channel and a resync never overlap."""
+
+    def __init__(self, runtime: SessionRuntime, core: SessionCore, outbox: Outbox) -> None:
+        self.runtime = runtime
+        self.core = core
+        self.outbox = outbox
+        self.last_seq = 0
+
+    async def resync(self) -> None:
+        """Replace whatever is queued with the log: the last snapshot and every frame after it."""
+        entries = await self.runtime.broker.log_read(self.core.session_id)
+        self.outbox.replace([frame for _, frame in entries])
+        self.last_seq = entries[-1][0] if entries else self.last_seq
+        await self.runtime.run(self.core, self.core.resync_needed())
+
+    async def pump(self, subscription: Subscription) -> None:
+        async with subscription:
+            while True:
+                try:
+                    data = await subscription.get()
+                except Overflow:
+                    await self.resync()
+                    continue
+                except StopAsyncIteration:
+                    return
+                kind, seq, frame = unpack(data)
+                if kind is Kind.EVENTS:
+                    if seq <= self.last_seq:
+                        continue  # already sent from the log
+                    if not self.outbox.send(frame):
+                        await self.resync()  # overflow policy: drop the backlog, resend from the snapshot
+                        continue
+                    self.last_seq = seq
+                else:
+                    self.outbox.send(frame) or self.outbox.replace([frame])
+                    if frame.startswith(b'{"t":"ended"'):
+                        self.outbox.close(CloseCode.NORMAL, "session ended")
+                        return
+
+
+def entry_for(agent: Agent) -> m.AgentEntry:
+    return m.AgentEntry(
+        name=agent.name,
+        role="agent",
+        num=0,
+        username=agent.username,
+        title=agent.title,
+        agentrole=agent.agentrole,
+        partnerid=agent.partnerid,
+        partneruserid=agent.partneruserid,
+    )
+
+
+async def agent_endpoint(ws: WebSocket) -> None:
+    runtime: SessionRuntime = ws.app.state.runtime
+    await ws.accept()
+    outbox = Outbox(ws, runtime.config.agent_queue_frames)
+    core: SessionCore | None = None
+    pump: asyncio.Task[None] | None = None
+    subscription: Subscription | None = None
+    try:
+        agent = await current_agent(ws)
+        if agent is None:
+            raise ProtocolError(CloseCode.UNAUTHENTICATED, "unauthenticated", "log in to the agent console first")
+        join = decode_agent(await receive_hello(ws))
+        if not isinstance(join, m.Join):
+            raise ProtocolError(CloseCode.MALFORMED, "malformed", "the first message must be join")
+        if join.group is not None and join.group not in agent.group_ids:
+            raise ProtocolError(CloseCode.FORBIDDEN, "forbidden", f"you are not an agent of group {join.group}")
+        groups = agent.group_ids if join.group is None else (join.group,)
+        core = runtime.find(groups, join.key)
+        if core is None:
+            raise ProtocolError(CloseCode.NOT_FOUND, "notfound", f"no live session with key {join.key!r}")
+        subscription = await runtime.broker.subscribe(agents_channel(core.session_id), runtime.config.agent_queue_frames)
+        runtime.register(outbox)
+        await runtime.run(core, core.agent_joined(outbox.id, agent.id, entry_for(agent)))
+        outbox.start()
+        outbox.send(encode(core.joined_message()))
+        stream = AgentStream(runtime, core, outbox)
+        await stream.resync()
+        pump = asyncio.create_task(stream.pump(subscription))
+        while not outbox.closing:
+            message = decode_agent(await receive_frame(ws))
+            if isinstance(message, m.Resync):
+                await stream.resync()
+            elif isinstance(message, m.Leave):
+                outbox.close(CloseCode.NORMAL, "left the session")
+            elif isinstance(message, m.End):
+                await runtime.end(core, "agent")
+            else:
+                raise ProtocolError(CloseCode.MALFORMED, "malformed", "already joined")
+        await outbox.done.wait()
+    except ProtocolError as exc:
+        await outbox.stop()
+        await refuse(ws, exc)
+    except WebSocketDisconnect:
+        pass
+    except Exception as exc:
+        log.exception("agent socket failed")
+        await outbox.stop()
+        await refuse(ws, ProtocolError(CloseCode.SERVICE, "service", f"server error: {exc.__class__.__name__}"))
+    finally:
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
+        elif subscription is not None:
+            await subscription.close()
+        await outbox.stop()
+        runtime.unregister(outbox)
+        if core is not None:
+            await runtime.run(core, core.agent_left(outbox.id))

@@ -1,0 +1,255 @@
+"""The node's live sessions: creates and finds them, and carries out what their state machines decide.
+
+:class:`SessionRuntime` is the only place where :class:`~cobrowse.protocol.session.SessionCore` actions meet
+I/O: the broker (channels, log, key claims), the store (session and participant rows) and this node's
+open sockets. Every store or broker failure is logged and contained: it never takes down another session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+
+from ..broker import Broker, Kind, channel_for, pack
+from ..config import Config
+from ..protocol import actions as a
+from ..protocol import messages as m
+from ..protocol.codec import CloseCode, ProtocolError, encode
+from ..protocol.rules import (
+    RuleError,
+    check_key,
+    check_resume_token,
+    check_visitor,
+    clean_page,
+    random_key,
+    resume_token,
+)
+from ..protocol.session import SessionCore, State
+from ..store import Store
+from ..store.records import VisitorFields
+
+log = logging.getLogger("cobrowse.sessions")
+T = TypeVar("T")
+
+
+class LocalConnection(Protocol):
+    """A socket on this node that the runtime can address by id."""
+
+    id: str
+
+    def send(self, frame: bytes) -> None:
+        """Queue a frame (never blocks)."""
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after the queued frames."""
+
+
+def agents_channel(session_id: int) -> str:
+    return channel_for(session_id) + ":agents"
+
+
+def visitor_channel(session_id: int) -> str:
+    return channel_for(session_id) + ":visitor"
+
+
+@dataclass
+class LiveSession:
+    core: SessionCore
+    holder: str  # our claim on the key in the broker
+
+
+class SessionRuntime:
+    def __init__(self, config: Config, broker: Broker, store: Store, clock: Callable[[], float] = time.monotonic):
+        self.config = config
+        self.broker = broker
+        self.store = store
+        self.clock = clock
+        self.node = uuid.uuid4().hex[:12]
+        self._by_id: dict[int, LiveSession] = {}
+        self._by_key: dict[tuple[int, str], int] = {}
+        self._conns: dict[str, LocalConnection] = {}
+        self._ticker: asyncio.Task[None] | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._ticker = asyncio.create_task(self._tick_forever(), name="cobrowse-session-ticker")
+
+    async def stop(self) -> None:
+        if self._ticker:
+            self._ticker.cancel()
+        for live in list(self._by_id.values()):
+            await self.run(live.core, live.core.end("error"))
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            now = self.clock()
+            for live in list(self._by_id.values()):
+                try:
+                    await self.run(live.core, live.core.tick(now))
+                except Exception:
+                    log.exception("tick of session %s failed", live.core.session_id)
+
+    # ---- connections --------------------------------------------------------------------------
+
+    def register(self, conn: LocalConnection) -> None:
+        self._conns[conn.id] = conn
+
+    def unregister(self, conn: LocalConnection) -> None:
+        self._conns.pop(conn.id, None)
+
+    # ---- finding and creating sessions -------------------------------------------------------
+
+    def get(self, session_id: int) -> SessionCore | None:
+        live = self._by_id.get(session_id)
+        return live.core if live else None
+
+    def find(self, group_ids: Iterable[int], key: str) -> SessionCore | None:
+        for group_id in group_ids:
+            session_id = self._by_key.get((group_id, key))
+            if session_id is not None:
+                return self._by_id[session_id].core
+        return None
+
+    def live_sessions(self) -> list[SessionCore]:
+        return [live.core for live in self._by_id.values()]
+
+    async def start_session(self, msg: m.Start) -> SessionCore:
+        """Validate a visitor's ``start``, claim its key and create the session (row and state machine)."""
+        try:
+            visitor = check_visitor(msg.visitor)
+            if msg.key is not None and msg.key != m.RANDOM_KEY:
+                check_key(msg.key)
+        except RuleError as exc:
+            raise ProtocolError(CloseCode.REJECTED, exc.code, exc.msg) from None
+        if msg.group <= 0 or await self.store.get_group(msg.group) is None:
+            raise ProtocolError(CloseCode.REJECTED, "badgroup", f"group {msg.group} does not exist")
+        holder = f"{self.node}:{uuid.uuid4().hex}"
+        random = msg.key is None or msg.key == m.RANDOM_KEY
+        if random:
+            key = await self._claim_random(msg.group, holder)
+        else:
+            key = msg.key or ""
+            if not await self.broker.claim_key(msg.group, key, holder):
+                raise ProtocolError(CloseCode.DUPKEY, "dupkey", f"session key {key!r} is already in use in this group")
+        try:
+            record = await self.store.create_session(
+                msg.group,
+                key,
+                random,
+                VisitorFields(visitor.name, visitor.email, visitor.phone, visitor.visitorid),
+                datetime.now(UTC),
+            )
+        except Exception:
+            await self.broker.release_key(msg.group, key, holder)
+            raise
+        core = SessionCore(
+            session_id=record.id,
+            group_id=msg.group,
+            key=key,
+            random_key=random,
+            visitor=visitor,
+            grace=self.config.visitor_grace_seconds,
+            log_max_bytes=self.config.log_max_bytes,
+            page=clean_page(msg.page),
+        )
+        self._by_id[record.id] = LiveSession(core, holder)
+        self._by_key[(msg.group, key)] = record.id
+        log.info("session %s started in group %s with key %s", record.id, msg.group, key)
+        return core
+
+    async def _claim_random(self, group_id: int, holder: str) -> str:
+        for attempt in range(200):
+            key = random_key(None, attempt)
+            if await self.broker.claim_key(group_id, key, holder):
+                return key
+        raise ProtocolError(CloseCode.SERVICE, "service", "could not find a free random key")
+
+    async def resume_session(self, msg: m.Resume) -> SessionCore:
+        """Find the session a visitor's next page continues; refuse a bad token or an ended session."""
+        if not check_resume_token(self.config.secret_key, msg.session, msg.token):
+            raise ProtocolError(CloseCode.FORBIDDEN, "forbidden", "the resume token does not match the session")
+        core = self.get(msg.session)
+        if core is not None and core.state is not State.ENDED:
+            core.page = clean_page(msg.page)
+            return core
+        record = await self.store.get_session(msg.session)
+        if record is not None and record.ended_at is not None:
+            raise ProtocolError(CloseCode.ENDED, "ended", record.end_reason or "error")
+        raise ProtocolError(CloseCode.NOT_FOUND, "notfound", f"session {msg.session} is not live on this server")
+
+    def started_message(self, core: SessionCore, resumed: bool) -> m.Started | m.Resumed:
+        cls = m.Resumed if resumed else m.Started
+        return cls(
+            session=core.session_id,
+            key=core.key,
+            random=core.random_key,
+            token=self.token(core.session_id),
+            epoch=core.epoch,
+            seq=core.seq,
+        )
+
+    def token(self, session_id: int) -> str:
+        return resume_token(self.config.secret_key, session_id)
+
+    async def end(self, core: SessionCore, reason: str) -> None:
+        await self.run(core, core.end(reason))
+
+    # ---- carrying out actions -----------------------------------------------------------------
+
+    async def run(self, core: SessionCore, actions: list[a.Action]) -> None:
+        for action in actions:
+            await self._do(core, action)
+
+    async def _do(self, core: SessionCore, action: a.Action) -> None:  # noqa: C901 - one branch per action
+        sid = core.session_id
+        match action:
+            case a.Forward(seq=seq, frame=frame, snapshot=snapshot, log=keep):
+                await self.broker.publish(agents_channel(sid), pack(Kind.EVENTS, seq, frame))
+                if keep:
+                    await self.broker.log_append(sid, seq, frame, reset=snapshot)
+            case a.Publish(message=message, to_visitor=to_visitor):
+                frame = encode(message)
+                await self.broker.publish(agents_channel(sid), pack(Kind.ALL, 0, frame))
+                if to_visitor:
+                    await self.broker.publish(visitor_channel(sid), pack(Kind.ALL, 0, frame))
+            case a.SendTo(conn=conn_id, message=message):
+                conn = self._conns.get(conn_id)
+                if conn is not None:
+                    conn.send(encode(message))
+            case a.Close(conn=conn_id, code=code, reason=reason):
+                conn = self._conns.get(conn_id)
+                if conn is not None:
+                    conn.close(code, reason)
+            case a.PersistAgentJoin(conn=conn_id, agent_id=agent_id):
+                seat = core.seats.get(conn_id)
+                if seat is not None and agent_id is not None:
+                    participant = await self._safe(self.store.record_agent_join(sid, agent_id, datetime.now(UTC)))
+                    seat.participant_id = participant.id if participant else None
+            case a.PersistAgentLeave(participant_id=pid):
+                if pid is not None:
+                    await self._safe(self.store.record_agent_leave(pid, datetime.now(UTC)))
+            case a.PersistEnd(reason=reason):
+                await self._safe(self.store.end_session(sid, reason, datetime.now(UTC)))
+                log.info("session %s ended: %s", sid, reason)
+            case a.ReleaseKey():
+                live = self._by_id.pop(sid, None)
+                self._by_key.pop((core.group_id, core.key), None)
+                if live is not None:
+                    await self.broker.release_key(core.group_id, core.key, live.holder)
+                await self.broker.log_drop(sid)
+
+    async def _safe(self, aw: Awaitable[T]) -> T | None:
+        """Await a store call; a failure is logged, not raised (the live session matters more)."""
+        try:
+            return await aw
+        except Exception:
+            log.exception("store call failed")
+            return None

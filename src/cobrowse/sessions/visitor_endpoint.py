@@ -1,0 +1,101 @@
+"""``/ws/visitor``: one socket per visitor page. Moves bytes; the session rules live in SessionCore."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..broker import Overflow, Subscription, unpack
+from ..protocol import messages as m
+from ..protocol.codec import CloseCode, ProtocolError, decode_visitor, encode
+from ..protocol.session import SessionCore
+from .outbox import Outbox
+from .runtime import SessionRuntime, visitor_channel
+from .socket_io import as_bytes, check_events_payload, receive_frame, receive_hello, refuse
+
+log = logging.getLogger("cobrowse.visitor")
+
+#: Control frames a visitor socket may have waiting; more means the page stopped reading: it is closed.
+VISITOR_QUEUE = 256
+
+
+async def visitor_endpoint(ws: WebSocket) -> None:
+    runtime: SessionRuntime = ws.app.state.runtime
+    await ws.accept()
+    outbox = Outbox(ws, VISITOR_QUEUE)
+    core: SessionCore | None = None
+    pump: asyncio.Task[None] | None = None
+    subscription: Subscription | None = None
+    try:
+        hello = decode_visitor(await receive_hello(ws))
+        if isinstance(hello, m.Start):
+            core = await runtime.start_session(hello)
+            greeting = runtime.started_message(core, resumed=False)
+        elif isinstance(hello, m.Resume):
+            core = await runtime.resume_session(hello)
+            greeting = runtime.started_message(core, resumed=True)
+        else:
+            raise ProtocolError(CloseCode.MALFORMED, "malformed", "the first message must be start or resume")
+        subscription = await runtime.broker.subscribe(visitor_channel(core.session_id), VISITOR_QUEUE)
+        outbox.start()
+        outbox.send(encode(greeting))
+        runtime.register(outbox)
+        pump = asyncio.create_task(_pump(subscription, outbox))
+        await runtime.run(core, core.visitor_connected(outbox.id))
+        while not outbox.closing:
+            frame = await receive_frame(ws)
+            message = decode_visitor(frame)
+            if isinstance(message, m.Events):
+                check_events_payload(message)
+                await runtime.run(core, core.visitor_events(outbox.id, message, as_bytes(frame)))
+            elif isinstance(message, m.Page):
+                await runtime.run(core, core.visitor_page(outbox.id, m.PageInfo(message.url, message.title)))
+            elif isinstance(message, m.Stop):
+                await runtime.end(core, "visitor")
+            else:
+                raise ProtocolError(CloseCode.MALFORMED, "malformed", f"{message.__class__.__name__.lower()} "
+                                    "is not allowed after the session started")
+        await outbox.done.wait()
+    except ProtocolError as exc:
+        await outbox.stop()
+        await refuse(ws, exc)
+    except WebSocketDisconnect:
+        pass
+    except Exception as exc:
+        log.exception("visitor socket failed")
+        await outbox.stop()
+        await refuse(ws, ProtocolError(CloseCode.SERVICE, "service", f"server error: {exc.__class__.__name__}"))
+    finally:
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
+        elif subscription is not None:
+            await subscription.close()
+        await outbox.stop()
+        runtime.unregister(outbox)
+        if core is not None:
+            await runtime.run(core, core.visitor_disconnected(outbox.id, runtime.clock()))
+
+
+async def _pump(subscription: Subscription, outbox: Outbox) -> None:
+    """Forward the session's visitor-channel messages (agents, ended) to the page."""
+    async with subscription:
+        while True:
+            try:
+                data = await subscription.get()
+            except Overflow:
+                outbox.close(CloseCode.OVERLOADED, "the page stopped reading")
+                return
+            except StopAsyncIteration:
+                return
+            _, _, frame = unpack(data)
+            if not outbox.send(frame):
+                outbox.close(CloseCode.OVERLOADED, "the page stopped reading")
+                return
+            if frame.startswith(b'{"t":"ended"'):
+                outbox.close(CloseCode.NORMAL, "session ended")
+                return

@@ -1,0 +1,145 @@
+"""The session state machine, without sockets, clock or browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from cobrowse.protocol import actions as a
+from cobrowse.protocol import messages as m
+from cobrowse.protocol.codec import CloseCode, ProtocolError
+from cobrowse.protocol.session import SessionCore, State
+
+
+def core(**kw: object) -> SessionCore:
+    return SessionCore(session_id=7, group_id=1, key="1234", random_key=True, visitor=m.VisitorInfo(), **kw)  # type: ignore[arg-type]
+
+
+def ev(seq: int, epoch: int, snapshot: bool = False) -> m.Events:
+    return m.Events(seq=seq, epoch=epoch, snapshot=snapshot)
+
+
+def forwards(actions: list[a.Action]) -> list[a.Forward]:
+    return [x for x in actions if isinstance(x, a.Forward)]
+
+
+def entry(name: str = "Ann") -> m.AgentEntry:
+    return m.AgentEntry(name=name, role="agent", num=0, username=name.lower())
+
+
+def test_snapshot_activates_and_starts_epoch() -> None:
+    c = core()
+    c.visitor_connected("v1")
+    assert c.state is State.STARTING
+    out = c.visitor_events("v1", ev(1, 1, snapshot=True), b"snap")
+    assert forwards(out) == [a.Forward(1, b"snap", snapshot=True, log=True)]
+    assert (c.state, c.epoch, c.seq) == (State.ACTIVE, 1, 1)
+
+
+def test_events_are_forwarded_as_the_same_bytes_in_order() -> None:
+    c = core()
+    c.visitor_connected("v1")
+    c.visitor_events("v1", ev(1, 1, True), b"snap")
+    frame = b'{"t":"events","data":[1,2,3]}'
+    assert forwards(c.visitor_events("v1", ev(2, 1), frame))[0].frame is frame
+
+
+def test_duplicate_is_dropped_and_gap_requests_snapshot_once() -> None:
+    c = core()
+    c.visitor_connected("v1")
+    c.visitor_events("v1", ev(1, 1, True), b"s")
+    c.visitor_events("v1", ev(2, 1), b"e2")
+    assert c.visitor_events("v1", ev(2, 1), b"e2") == []  # duplicate
+    gap = c.visitor_events("v1", ev(5, 1), b"e5")
+    assert gap == [a.SendTo("v1", m.SnapshotRequest())]
+    assert c.visitor_events("v1", ev(6, 1), b"e6") == []  # still a gap; asked already
+    healed = c.visitor_events("v1", ev(7, 2, True), b"s2")
+    assert forwards(healed)[0].snapshot and c.epoch == 2
+
+
+def test_old_epoch_frames_are_dropped() -> None:
+    c = core()
+    c.visitor_connected("v1")
+    c.visitor_events("v1", ev(1, 1, True), b"s")
+    c.visitor_events("v1", ev(2, 2, True), b"s2")
+    assert c.visitor_events("v1", ev(3, 1), b"old") == []
+
+
+def test_snapshot_must_raise_the_epoch() -> None:
+    c = core()
+    c.visitor_connected("v1")
+    c.visitor_events("v1", ev(1, 3, True), b"s")
+    with pytest.raises(ProtocolError) as err:
+        c.visitor_events("v1", ev(2, 3, True), b"s")
+    assert err.value.close_code == CloseCode.MALFORMED
+
+
+def test_log_bound_requests_snapshot_then_stops_logging() -> None:
+    c = core(log_max_bytes=10)
+    c.visitor_connected("v1")
+    c.visitor_events("v1", ev(1, 1, True), b"12345")
+    first = c.visitor_events("v1", ev(2, 1), b"1234567")  # 12 bytes > 10: ask for a snapshot
+    assert forwards(first)[0].log and a.SendTo("v1", m.SnapshotRequest()) in first
+    second = c.visitor_events("v1", ev(3, 1), b"123456789")  # past 2x: not logged any more
+    assert not forwards(second)[0].log and not c.log_complete
+    c.visitor_events("v1", ev(4, 2, True), b"s")
+    assert c.log_complete and c.log_bytes == 1
+
+
+def test_frames_from_a_replaced_page_are_ignored() -> None:
+    c = core()
+    c.visitor_connected("old")
+    out = c.visitor_connected("new")
+    assert a.Close("old", CloseCode.NORMAL, "replaced by a newer page") in out
+    assert c.visitor_events("old", ev(1, 1, True), b"s") == []
+    assert c.visitor_disconnected("old", now=0.0) == []
+    assert c.visitor_conn == "new"
+
+
+def test_agents_join_and_leave_publish_the_list_to_everyone() -> None:
+    c = core()
+    c.visitor_connected("v1")
+    out = c.agent_joined("a1", 10, entry("Ann"))
+    published = [x for x in out if isinstance(x, a.Publish)]
+    assert published[0].to_visitor
+    assert published[0].message == m.Agents(count=1, agentlist=[c.seats["a1"].entry])
+    c.agent_joined("a2", 11, entry("Bob"))
+    assert [e.num for e in c.agents_message().agentlist] == [1, 2]
+    left = c.agent_left("a1")
+    agents = next(x.message for x in left if isinstance(x, a.Publish))
+    assert isinstance(agents, m.Agents) and agents.count == 1 and agents.agentlist[0].name == "Bob"
+    assert c.agent_left("a1") == []
+
+
+def test_end_is_once_and_releases_the_key() -> None:
+    c = core()
+    c.visitor_connected("v1")
+    c.agent_joined("a1", 10, entry())
+    out = c.end("agent")
+    assert a.Publish(m.Ended(reason="agent"), to_visitor=True) in out
+    assert a.PersistEnd("agent") in out and a.ReleaseKey() in out
+    assert c.end("visitor") == [] and c.end_reason == "agent"
+    with pytest.raises(ProtocolError) as err:
+        c.agent_joined("a2", 11, entry())
+    assert err.value.close_code == CloseCode.ENDED
+
+
+def test_visitor_grace_period_ends_with_timeout() -> None:
+    c = core(grace=30.0)
+    c.visitor_connected("v1")
+    out = c.visitor_disconnected("v1", now=100.0)
+    assert out == [a.Publish(m.VisitorStatus(connected=False), to_visitor=False)]
+    assert c.tick(129.0) == []
+    c.visitor_connected("v2")  # the next page came back in time
+    assert c.tick(1000.0) == []
+    c.visitor_disconnected("v2", now=1000.0)
+    assert a.PersistEnd("timeout") in c.tick(1030.0)
+
+
+def test_late_join_with_incomplete_log_asks_for_snapshot() -> None:
+    c = core(log_max_bytes=1)
+    c.visitor_connected("v1")
+    c.visitor_events("v1", ev(1, 1, True), b"s")
+    c.visitor_events("v1", ev(2, 1), b"xxx")  # past 2x the bound
+    c.snapshot_requested = False  # as if the request was lost
+    out = c.agent_joined("a1", 1, entry())
+    assert a.SendTo("v1", m.SnapshotRequest()) in out

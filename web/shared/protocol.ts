@@ -1,0 +1,151 @@
+/**
+ * Wire protocol v1, shared by the visitor SDK and the agent console.
+ * The one definition on the browser side; the Python one is src/cobrowse/protocol/messages.py.
+ * See docs/protocol.md for the rules behind each field.
+ */
+
+export const PROTOCOL_VERSION = 1 as const;
+
+/** Session keys: 1 to 100 letters, digits, `_`, `-` or `~`. */
+export const KEY_PATTERN = /^[A-Za-z0-9_~-]{1,100}$/;
+export const KEY_RULE =
+  "a session key is 1 to 100 characters, each a letter, a digit, '_', '-' or '~'";
+export const RANDOM_KEY = "GLANCE_KEYTYPE_RANDOM";
+
+export interface PageInfo {
+  url: string;
+  title: string;
+}
+
+export interface VisitorInfo {
+  name: string | null;
+  email: string | null;
+  phone: string | null;
+  visitorid: string | null;
+}
+
+export interface AgentEntry {
+  username?: string;
+  guestid?: number;
+  partnerid?: number | string;
+  partneruserid?: string;
+  name: string;
+  title?: string;
+  role: "agent" | "guest";
+  agentrole?: string | null;
+  num: number;
+}
+
+export interface AgentsInfo {
+  count: number;
+  agentlist: AgentEntry[];
+}
+
+export type EndReason = "agent" | "visitor" | "error" | "timeout";
+
+interface Base<T extends string> {
+  v: typeof PROTOCOL_VERSION;
+  t: T;
+}
+
+/** rrweb events are opaque to the protocol; the console and SDK type them with rrweb's own types. */
+export type OpaqueEvent = { type: number; timestamp: number; [k: string]: unknown };
+
+export interface EventsMsg extends Base<"events"> {
+  seq: number;
+  epoch: number;
+  snapshot: boolean;
+  data: OpaqueEvent[];
+}
+
+// visitor -> server
+export interface StartMsg extends Base<"start"> {
+  group: number;
+  key: string | null;
+  visitor: VisitorInfo;
+  page: PageInfo;
+}
+export interface ResumeMsg extends Base<"resume"> {
+  session: number;
+  token: string;
+  page: PageInfo;
+}
+export interface PageMsg extends Base<"page">, PageInfo {}
+export interface StopMsg extends Base<"stop"> {}
+export type VisitorToServer = StartMsg | ResumeMsg | EventsMsg | PageMsg | StopMsg;
+
+// server -> visitor
+export interface StartedMsg extends Base<"started" | "resumed"> {
+  session: number;
+  key: string;
+  random: boolean;
+  token: string;
+  epoch: number;
+  seq: number;
+}
+export interface AgentsMsg extends Base<"agents">, AgentsInfo {}
+export interface SnapshotRequestMsg extends Base<"snapshot_request"> {}
+export interface EndedMsg extends Base<"ended"> {
+  reason: EndReason;
+}
+export interface ErrorMsg extends Base<"error"> {
+  code: string;
+  msg: string;
+}
+export type ServerToVisitor = StartedMsg | AgentsMsg | SnapshotRequestMsg | EndedMsg | ErrorMsg;
+
+// agent -> server
+export interface JoinMsg extends Base<"join"> {
+  key: string;
+  group: number | null;
+}
+export interface ResyncMsg extends Base<"resync"> {}
+export interface LeaveMsg extends Base<"leave"> {}
+export interface EndMsg extends Base<"end"> {}
+export type AgentToServer = JoinMsg | ResyncMsg | LeaveMsg | EndMsg;
+
+// server -> agent
+export interface JoinedMsg extends Base<"joined"> {
+  session: number;
+  key: string;
+  group: number;
+  visitor: VisitorInfo;
+  page: PageInfo | null;
+  visitor_connected: boolean;
+  agents: AgentsInfo;
+  epoch: number;
+  seq: number;
+}
+export interface VisitorStatusMsg extends Base<"visitor"> {
+  connected: boolean;
+}
+export type ServerToAgent =
+  | JoinedMsg
+  | EventsMsg
+  | PageMsg
+  | VisitorStatusMsg
+  | AgentsMsg
+  | EndedMsg
+  | ErrorMsg;
+
+/** WebSocket close codes used by the server (docs/protocol.md). */
+export const CloseCode = {
+  tooBig: 1009,
+  service: 1011,
+  malformed: 4000,
+  unknownType: 4001,
+  version: 4002,
+  rejected: 4003,
+  timeout: 4008,
+  dupkey: 4009,
+  unauthenticated: 4401,
+  forbidden: 4403,
+  notFound: 4404,
+  ended: 4410,
+  overloaded: 4429,
+} as const;
+
+/** Builds a message with the version filled in. */
+export function msg<M extends { v: 1; t: string }>(m: Omit<M, "v">): M {
+  return { v: PROTOCOL_VERSION, ...m } as M;
+}
