@@ -17,7 +17,7 @@ def uvicorn_config(app: object, config: Config, host: str, port: int) -> uvicorn
         port=port,
         loop="uvloop",
         http="httptools",
-        ws="websockets",
+        ws="websockets-sansio",
         ws_max_size=config.max_message_bytes,
         ws_per_message_deflate=True,
         log_level=config.log_level,

@@ -189,7 +189,8 @@ class SessionCore:
             return []
         self.state = State.ENDED
         self.end_reason = reason
-        actions: list[Action] = [Publish(m.Ended(reason=reason), to_visitor=True), PersistEnd(reason)]
+        # recorded before anyone is told, so that whoever hears "ended" finds it ended in the store too
+        actions: list[Action] = [PersistEnd(reason), Publish(m.Ended(reason=reason), to_visitor=True)]
         actions += [PersistAgentLeave(seat.participant_id) for seat in self.seats.values()]
         actions.append(ReleaseKey())
         return actions

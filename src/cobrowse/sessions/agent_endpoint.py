@@ -35,10 +35,11 @@ class AgentStream:
         self.outbox = outbox
         self.last_seq = 0
 
-    async def resync(self) -> None:
-        """Replace whatever is queued with the log: the last snapshot and every frame after it."""
+    async def resync(self, first: bytes | None = None) -> None:
+        """Replace whatever is queued with the log: the last snapshot and every frame after it
+        (after ``first``, the ``joined`` message when the agent has just joined)."""
         entries = await self.runtime.broker.log_read(self.core.session_id)
-        self.outbox.replace([frame for _, frame in entries])
+        self.outbox.replace(([first] if first else []) + [frame for _, frame in entries])
         self.last_seq = entries[-1][0] if entries else self.last_seq
         await self.runtime.run(self.core, self.core.resync_needed())
 
@@ -104,9 +105,8 @@ async def agent_endpoint(ws: WebSocket) -> None:
         runtime.register(outbox)
         await runtime.run(core, core.agent_joined(outbox.id, agent.id, entry_for(agent)))
         outbox.start()
-        outbox.send(encode(core.joined_message()))
         stream = AgentStream(runtime, core, outbox)
-        await stream.resync()
+        await stream.resync(first=encode(core.joined_message()))
         pump = asyncio.create_task(stream.pump(subscription))
         while not outbox.closing:
             message = decode_agent(await receive_frame(ws))

@@ -1,0 +1,214 @@
+"""The visitor and agent sockets over a real server: relaying, late join, keys, ends and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from cobrowse.sessions import socket_io
+
+from .conftest import LiveServer
+
+V = 1
+
+
+async def send(ws: ClientConnection, **msg: Any) -> None:
+    await ws.send(json.dumps({"v": V, **msg}))
+
+
+async def recv(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+    data: Any = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    return data  # type: ignore[no-any-return]
+
+
+async def recv_type(ws: ClientConnection, t: str, timeout: float = 5.0) -> dict[str, Any]:
+    while True:
+        msg = await recv(ws, timeout)
+        if msg["t"] == t:
+            return msg
+
+
+async def closed_with(ws: ClientConnection, timeout: float = 5.0) -> int | None:
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout)
+    except ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else None
+
+
+async def start_visitor(server: LiveServer, key: str | None, **extra: Any) -> tuple[ClientConnection, dict[str, Any]]:
+    ws = await connect(server.ws + "/ws/visitor", max_size=None)
+    await send(ws, t="start", group=1, key=key, page={"url": "https://shop.example/", "title": "Shop"}, **extra)
+    return ws, await recv(ws)
+
+
+async def join_agent(server: LiveServer, key: str, cookie: str) -> tuple[ClientConnection, dict[str, Any]]:
+    ws = await connect(server.ws + "/ws/agent", additional_headers={"Cookie": cookie}, max_size=None)
+    await send(ws, t="join", key=key, group=None)
+    return ws, await recv(ws)
+
+
+def events_frame(seq: int, epoch: int, snapshot: bool, payload: list[Any]) -> str:
+    return json.dumps({"v": V, "t": "events", "seq": seq, "epoch": epoch, "snapshot": snapshot, "data": payload})
+
+
+def db_rows(server: LiveServer, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(Path(server.config.data_dir) / "cobrowse.db") as db:
+        return db.execute(sql, args).fetchall()
+
+
+async def test_frames_reach_agents_byte_for_byte_and_late_joiner_gets_the_current_page(
+    live_server: LiveServer,
+) -> None:
+    cookie = live_server.login()
+    visitor, started = await start_visitor(live_server, "relay-1", visitor={"name": "Joe", "email": "j@x.io"})
+    assert started["t"] == "started" and started["key"] == "relay-1" and started["random"] is False
+    assert started["session"] > 0 and started["token"]
+    agent, joined = await join_agent(live_server, "relay-1", cookie)
+    assert joined["t"] == "joined" and joined["visitor"]["name"] == "Joe"
+    agents = await recv_type(visitor, "agents")
+    assert agents["count"] == 1 and agents["agentlist"][0]["username"] == "demo"
+
+    snap = events_frame(1, 1, True, [{"type": 4, "data": {"href": "x"}, "timestamp": 1}])
+    await visitor.send(snap)
+    assert await recv_type(agent, "events") == json.loads(snap)
+    change = events_frame(2, 1, False, [{"type": 3, "data": {"source": 5, "text": "hi"}, "timestamp": 2}])
+    await visitor.send(change)
+    raw = await asyncio.wait_for(agent.recv(), 5)
+    assert raw == change  # the same bytes, never re-encoded
+
+    late, joined2 = await join_agent(live_server, "relay-1", cookie)
+    assert joined2["seq"] == 2 and joined2["epoch"] == 1
+    assert [(await recv_type(late, "events"))["seq"] for _ in range(2)] == [1, 2]
+    assert (await recv_type(visitor, "agents"))["count"] == 2
+    for ws in (visitor, agent, late):
+        await ws.close()
+
+
+async def test_random_key_dupkey_and_invalid_key(live_server: LiveServer) -> None:
+    visitor, started = await start_visitor(live_server, None)
+    assert started["random"] is True and started["key"].isdigit() and len(started["key"]) == 4
+    dup, error = await start_visitor(live_server, started["key"])
+    assert error == {"t": "error", "v": V, "code": "dupkey", "msg": error["msg"]}
+    assert await closed_with(dup) == 4009
+    bad, error = await start_visitor(live_server, "no spaces allowed")
+    assert error["code"] == "badkey" and "1 to 100 characters" in error["msg"]
+    assert await closed_with(bad) == 4003
+    long_name, error = await start_visitor(live_server, "k-name", visitor={"name": "n" * 64})
+    assert error["code"] == "invalidparams"
+    await visitor.close()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("{not json", 4000),
+        ('{"v":1,"t":"teleport"}', 4001),
+        ('{"v":2,"t":"stop"}', 4002),
+        ('{"v":1,"t":"events","seq":2,"epoch":1,"snapshot":false,"data":{"no":"array"}}', 4000),
+        ('{"v":1,"t":"start","group":1,"key":"again"}', 4000),
+    ],
+)
+async def test_bad_frames_close_only_that_connection(live_server: LiveServer, frame: str, code: int) -> None:
+    cookie = live_server.login()
+    healthy, _ = await start_visitor(live_server, None)
+    healthy_key = _["key"]
+    agent, _joined = await join_agent(live_server, healthy_key, cookie)
+    hostile, started = await start_visitor(live_server, None)
+    assert started["t"] == "started"
+    await hostile.send(frame)
+    error = await recv_type(hostile, "error")
+    assert error["msg"]
+    assert await closed_with(hostile) == code
+    # the server and the other session carry on
+    await healthy.send(events_frame(1, 1, True, [{"type": 2, "timestamp": 1}]))
+    assert (await recv_type(agent, "events"))["seq"] == 1
+    await healthy.close()
+    await agent.close()
+
+
+async def test_oversized_frame_is_closed_with_1009(live_server: LiveServer) -> None:
+    visitor, _ = await start_visitor(live_server, None)
+    await visitor.send("x" * (live_server.config.max_message_bytes + 1))
+    assert await closed_with(visitor) == 1009
+    other, started = await start_visitor(live_server, None)
+    assert started["t"] == "started"
+    await other.close()
+
+
+async def test_agent_needs_login_and_a_session_of_its_groups(live_server: LiveServer) -> None:
+    anonymous = await connect(live_server.ws + "/ws/agent")
+    assert (await recv(anonymous))["code"] == "unauthenticated"
+    assert await closed_with(anonymous) == 4401
+    visitor, _ = await start_visitor(live_server, "group-one-only")
+    other_cookie = live_server.login("other", "other-password")
+    outsider, error = await join_agent(live_server, "group-one-only", other_cookie)
+    assert error["code"] == "notfound"
+    assert await closed_with(outsider) == 4404
+    forced = await connect(live_server.ws + "/ws/agent", additional_headers={"Cookie": other_cookie})
+    await send(forced, t="join", key="group-one-only", group=1)
+    assert (await recv(forced))["code"] == "forbidden"
+    assert await closed_with(forced) == 4403
+    await visitor.close()
+
+
+async def test_hello_timeout(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket_io, "HELLO_TIMEOUT", 0.3)
+    silent = await connect(live_server.ws + "/ws/visitor")
+    assert (await recv(silent))["code"] == "timeout"
+    assert await closed_with(silent) == 4008
+
+
+async def test_visitor_stop_ends_for_everyone_and_is_recorded(live_server: LiveServer) -> None:
+    cookie = live_server.login()
+    visitor, started = await start_visitor(live_server, "stop-me", visitor={"name": "Ann", "phone": "555"})
+    agent, _ = await join_agent(live_server, "stop-me", cookie)
+    await send(visitor, t="stop")
+    assert (await recv_type(agent, "ended"))["reason"] == "visitor"
+    assert (await recv_type(visitor, "ended"))["reason"] == "visitor"
+    assert await closed_with(agent) == 1000
+    await asyncio.sleep(0.2)
+    [(ended_at, reason)] = db_rows(live_server, "select ended_at, end_reason from sessions where id=?", started["session"])
+    assert ended_at is not None and reason == "visitor"
+    roles = db_rows(live_server, "select role, name, left_at from participants where session_id=? order by id",
+                    started["session"])
+    assert [r[0] for r in roles] == ["visitor", "agent"] and roles[0][1] == "Ann"
+    assert all(r[2] is not None for r in roles)
+    # the key is free again
+    again, restarted = await start_visitor(live_server, "stop-me")
+    assert restarted["t"] == "started"
+    await again.close()
+
+
+async def test_agent_end_and_resume_after_navigation(live_server: LiveServer) -> None:
+    cookie = live_server.login()
+    first, started = await start_visitor(live_server, "nav-1")
+    await first.send(events_frame(1, 1, True, [{"type": 2, "timestamp": 1}]))
+    await first.close()  # the page unloads
+    agent, joined = await join_agent(live_server, "nav-1", cookie)
+    assert joined["visitor_connected"] is False
+    forged = await connect(live_server.ws + "/ws/visitor")
+    await send(forged, t="resume", session=started["session"], token="wrong", page={"url": "", "title": ""})
+    assert (await recv(forged))["code"] == "forbidden"
+    page2 = await connect(live_server.ws + "/ws/visitor")
+    await send(page2, t="resume", session=started["session"], token=started["token"], page={"url": "/2", "title": "2"})
+    resumed = await recv(page2)
+    assert resumed["t"] == "resumed" and resumed["session"] == started["session"]
+    assert (resumed["epoch"], resumed["seq"]) == (1, 1)
+    assert (await recv_type(agent, "visitor"))["connected"] is True
+    await page2.send(events_frame(2, 2, True, [{"type": 2, "timestamp": 2}]))
+    assert (await recv_type(agent, "events"))["epoch"] == 2
+    await send(agent, t="end")
+    assert (await recv_type(page2, "ended"))["reason"] == "agent"
+    assert await closed_with(page2) == 1000
+    late = await connect(live_server.ws + "/ws/visitor")
+    await send(late, t="resume", session=started["session"], token=started["token"], page={"url": "", "title": ""})
+    assert await recv(late) == {"t": "ended", "v": V, "reason": "agent"}
+    assert await closed_with(late) == 4410
