@@ -27,6 +27,8 @@ def uvicorn_config(app: object, config: Config, host: str, port: int) -> uvicorn
 
 
 def run(config: Config) -> None:
-    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     server = uvicorn.Server(uvicorn_config(create_app(config), config, config.host, config.port))
     server.run()

@@ -20,7 +20,10 @@ from cobrowse.protocol.rules import RuleError, check_key, check_resume_token, ch
         (b'{"v":9,"t":"stop"}', CloseCode.VERSION),
         (b'{"v":1,"t":"start","group":"one"}', CloseCode.MALFORMED),
         (b'{"v":1,"t":"events","seq":"x"}', CloseCode.MALFORMED),
-        (b'{"v":1,"t":"join","key":"1234"}', CloseCode.UNKNOWN_TYPE),  # an agent message on the visitor socket
+        (
+            b'{"v":1,"t":"join","key":"1234"}',
+            CloseCode.UNKNOWN_TYPE,
+        ),  # an agent message on the visitor socket
     ],
 )
 def test_bad_visitor_frames_have_close_codes(frame: bytes, close: int) -> None:

@@ -58,7 +58,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     data_dir: Path = tmp_path_factory.mktemp("server")
     port = _free_port()
     config = ensure_secret(
-        Config(host="127.0.0.1", port=port, data_dir=str(data_dir), max_message_bytes=1024 * 1024, log_level="warning")
+        Config(
+            host="127.0.0.1",
+            port=port,
+            data_dir=str(data_dir),
+            max_message_bytes=1024 * 1024,
+            log_level="warning",
+        )
     )
     asyncio.run(_seed(config))
     app = create_app(config)

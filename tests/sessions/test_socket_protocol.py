@@ -43,9 +43,13 @@ async def closed_with(ws: ClientConnection, timeout: float = 5.0) -> int | None:
         return exc.rcvd.code if exc.rcvd else None
 
 
-async def start_visitor(server: LiveServer, key: str | None, **extra: Any) -> tuple[ClientConnection, dict[str, Any]]:
+async def start_visitor(
+    server: LiveServer, key: str | None, **extra: Any
+) -> tuple[ClientConnection, dict[str, Any]]:
     ws = await connect(server.ws + "/ws/visitor", max_size=None)
-    await send(ws, t="start", group=1, key=key, page={"url": "https://shop.example/", "title": "Shop"}, **extra)
+    await send(
+        ws, t="start", group=1, key=key, page={"url": "https://shop.example/", "title": "Shop"}, **extra
+    )
     return ws, await recv(ws)
 
 
@@ -56,7 +60,9 @@ async def join_agent(server: LiveServer, key: str, cookie: str) -> tuple[ClientC
 
 
 def events_frame(seq: int, epoch: int, snapshot: bool, payload: list[Any]) -> str:
-    return json.dumps({"v": V, "t": "events", "seq": seq, "epoch": epoch, "snapshot": snapshot, "data": payload})
+    return json.dumps(
+        {"v": V, "t": "events", "seq": seq, "epoch": epoch, "snapshot": snapshot, "data": payload}
+    )
 
 
 def db_rows(server: LiveServer, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -175,10 +181,15 @@ async def test_visitor_stop_ends_for_everyone_and_is_recorded(live_server: LiveS
     assert (await recv_type(visitor, "ended"))["reason"] == "visitor"
     assert await closed_with(agent) == 1000
     await asyncio.sleep(0.2)
-    [(ended_at, reason)] = db_rows(live_server, "select ended_at, end_reason from sessions where id=?", started["session"])
+    [(ended_at, reason)] = db_rows(
+        live_server, "select ended_at, end_reason from sessions where id=?", started["session"]
+    )
     assert ended_at is not None and reason == "visitor"
-    roles = db_rows(live_server, "select role, name, left_at from participants where session_id=? order by id",
-                    started["session"])
+    roles = db_rows(
+        live_server,
+        "select role, name, left_at from participants where session_id=? order by id",
+        started["session"],
+    )
     assert [r[0] for r in roles] == ["visitor", "agent"] and roles[0][1] == "Ann"
     assert all(r[2] is not None for r in roles)
     # the key is free again
@@ -198,7 +209,13 @@ async def test_agent_end_and_resume_after_navigation(live_server: LiveServer) ->
     await send(forged, t="resume", session=started["session"], token="wrong", page={"url": "", "title": ""})
     assert (await recv(forged))["code"] == "forbidden"
     page2 = await connect(live_server.ws + "/ws/visitor")
-    await send(page2, t="resume", session=started["session"], token=started["token"], page={"url": "/2", "title": "2"})
+    await send(
+        page2,
+        t="resume",
+        session=started["session"],
+        token=started["token"],
+        page={"url": "/2", "title": "2"},
+    )
     resumed = await recv(page2)
     assert resumed["t"] == "resumed" and resumed["session"] == started["session"]
     assert (resumed["epoch"], resumed["seq"]) == (1, 1)
@@ -209,6 +226,8 @@ async def test_agent_end_and_resume_after_navigation(live_server: LiveServer) ->
     assert (await recv_type(page2, "ended"))["reason"] == "agent"
     assert await closed_with(page2) == 1000
     late = await connect(live_server.ws + "/ws/visitor")
-    await send(late, t="resume", session=started["session"], token=started["token"], page={"url": "", "title": ""})
+    await send(
+        late, t="resume", session=started["session"], token=started["token"], page={"url": "", "title": ""}
+    )
     assert await recv(late) == {"t": "ended", "v": V, "reason": "agent"}
     assert await closed_with(late) == 4410

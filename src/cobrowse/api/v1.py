@@ -140,7 +140,9 @@ async def get_session(session_id: int, agent: AgentDep, store: StoreDep, runtime
     record = await _session_for(agent, store, session_id)
     out = session_out(record, runtime)
     out.participants = [
-        ParticipantOut(role=p.role, agent_id=p.agent_id, name=p.name, joined_at=p.joined_at, left_at=p.left_at)
+        ParticipantOut(
+            role=p.role, agent_id=p.agent_id, name=p.name, joined_at=p.joined_at, left_at=p.left_at
+        )
         for p in await store.list_participants(session_id)
     ]
     return out

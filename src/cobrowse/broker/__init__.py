@@ -5,7 +5,17 @@ from __future__ import annotations
 from .base import Broker, Kind, Overflow, Subscription, channel_for, pack, unpack
 from .memory import MemoryBroker
 
-__all__ = ["Broker", "Kind", "MemoryBroker", "Overflow", "Subscription", "channel_for", "create_broker", "pack", "unpack"]
+__all__ = [
+    "Broker",
+    "Kind",
+    "MemoryBroker",
+    "Overflow",
+    "Subscription",
+    "channel_for",
+    "create_broker",
+    "pack",
+    "unpack",
+]
 
 
 def create_broker(url: str) -> Broker:

@@ -55,25 +55,31 @@ def _decode(decoder: msgspec.json.Decoder[M], frame: bytes | str) -> M:
     except msgspec.ValidationError as exc:
         text = str(exc)
         if text.endswith("at `$.t`") or "missing required field `t`" in text.lower():
-            raise ProtocolError(CloseCode.UNKNOWN_TYPE, "unknowntype", f"unknown or missing message type: {text}")
+            raise ProtocolError(
+                CloseCode.UNKNOWN_TYPE, "unknowntype", f"unknown or missing message type: {text}"
+            ) from None
         raise ProtocolError(CloseCode.MALFORMED, "malformed", f"malformed message: {text}") from None
     except msgspec.DecodeError as exc:
         raise ProtocolError(CloseCode.MALFORMED, "malformed", f"frame is not valid JSON: {exc}") from None
     if message.v != PROTOCOL_VERSION:
         raise ProtocolError(
-            CloseCode.VERSION, "version", f"protocol version {message.v} is not supported (use {PROTOCOL_VERSION})"
+            CloseCode.VERSION,
+            "version",
+            f"protocol version {message.v} is not supported (use {PROTOCOL_VERSION})",
         )
     return message
 
 
 def decode_visitor(frame: bytes | str) -> VisitorMessage:
     """Decode a visitor frame or raise :class:`ProtocolError`."""
-    return _decode(_visitor_decoder, frame)  # type: ignore[arg-type]
+    message: VisitorMessage = _decode(_visitor_decoder, frame)
+    return message
 
 
 def decode_agent(frame: bytes | str) -> AgentMessage:
     """Decode an agent frame or raise :class:`ProtocolError`."""
-    return _decode(_agent_decoder, frame)  # type: ignore[arg-type]
+    message: AgentMessage = _decode(_agent_decoder, frame)
+    return message
 
 
 def encode(message: Message) -> bytes:

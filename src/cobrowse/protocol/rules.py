@@ -38,7 +38,9 @@ def check_key(key: str) -> str:
 
 def _latin1(field: str, value: str, limit: int) -> None:
     if len(value) > limit:
-        raise RuleError("invalidparams", f"visitor {field} is {len(value)} characters; at most {limit} allowed")
+        raise RuleError(
+            "invalidparams", f"visitor {field} is {len(value)} characters; at most {limit} allowed"
+        )
     try:
         value.encode("latin-1")
     except UnicodeEncodeError as exc:
@@ -57,7 +59,9 @@ def check_visitor(info: VisitorInfo) -> VisitorInfo:
         try:
             check_key(info.visitorid)
         except RuleError as exc:
-            raise RuleError("invalidparams", f"visitorid must follow the session key rules: {KEY_RULE}") from exc
+            raise RuleError(
+                "invalidparams", f"visitorid must follow the session key rules: {KEY_RULE}"
+            ) from exc
     return info
 
 

@@ -146,7 +146,10 @@ class SessionCore:
         entry.num = self._next_num
         self._next_num += 1
         self.seats[conn] = Seat(conn, agent_id, entry)
-        actions: list[Action] = [Publish(self.agents_message(), to_visitor=True), PersistAgentJoin(conn, agent_id)]
+        actions: list[Action] = [
+            Publish(self.agents_message(), to_visitor=True),
+            PersistAgentJoin(conn, agent_id),
+        ]
         if not self.log_complete and self.state is State.ACTIVE:
             actions += self._request_snapshot()
         return actions
@@ -197,7 +200,11 @@ class SessionCore:
 
     def tick(self, now: float) -> list[Action]:
         """Time passed: end the session if its visitor has been gone longer than the grace period."""
-        if self.state is not State.ENDED and self.visitor_deadline is not None and now >= self.visitor_deadline:
+        if (
+            self.state is not State.ENDED
+            and self.visitor_deadline is not None
+            and now >= self.visitor_deadline
+        ):
             return self.end("timeout")
         return []
 

@@ -13,8 +13,8 @@ import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..broker import Kind, Overflow, Subscription, unpack
 from ..auth import current_agent
+from ..broker import Kind, Overflow, Subscription, unpack
 from ..protocol import messages as m
 from ..protocol.codec import CloseCode, ProtocolError, decode_agent, encode
 from ..protocol.session import SessionCore
@@ -62,7 +62,8 @@ class AgentStream:
                         continue
                     self.last_seq = seq
                 else:
-                    self.outbox.send(frame) or self.outbox.replace([frame])
+                    if not self.outbox.send(frame):
+                        self.outbox.replace([frame])
                     if frame.startswith(b'{"t":"ended"'):
                         self.outbox.close(CloseCode.NORMAL, "session ended")
                         return
@@ -91,17 +92,23 @@ async def agent_endpoint(ws: WebSocket) -> None:
     try:
         agent = await current_agent(ws)
         if agent is None:
-            raise ProtocolError(CloseCode.UNAUTHENTICATED, "unauthenticated", "log in to the agent console first")
+            raise ProtocolError(
+                CloseCode.UNAUTHENTICATED, "unauthenticated", "log in to the agent console first"
+            )
         join = decode_agent(await receive_hello(ws))
         if not isinstance(join, m.Join):
             raise ProtocolError(CloseCode.MALFORMED, "malformed", "the first message must be join")
         if join.group is not None and join.group not in agent.group_ids:
-            raise ProtocolError(CloseCode.FORBIDDEN, "forbidden", f"you are not an agent of group {join.group}")
+            raise ProtocolError(
+                CloseCode.FORBIDDEN, "forbidden", f"you are not an agent of group {join.group}"
+            )
         groups = agent.group_ids if join.group is None else (join.group,)
         core = runtime.find(groups, join.key)
         if core is None:
             raise ProtocolError(CloseCode.NOT_FOUND, "notfound", f"no live session with key {join.key!r}")
-        subscription = await runtime.broker.subscribe(agents_channel(core.session_id), runtime.config.agent_queue_frames)
+        subscription = await runtime.broker.subscribe(
+            agents_channel(core.session_id), runtime.config.agent_queue_frames
+        )
         runtime.register(outbox)
         await runtime.run(core, core.agent_joined(outbox.id, agent.id, entry_for(agent)))
         outbox.start()
@@ -127,7 +134,9 @@ async def agent_endpoint(ws: WebSocket) -> None:
     except Exception as exc:
         log.exception("agent socket failed")
         await outbox.stop()
-        await refuse(ws, ProtocolError(CloseCode.SERVICE, "service", f"server error: {exc.__class__.__name__}"))
+        await refuse(
+            ws, ProtocolError(CloseCode.SERVICE, "service", f"server error: {exc.__class__.__name__}")
+        )
     finally:
         if pump is not None:
             pump.cancel()

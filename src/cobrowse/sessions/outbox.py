@@ -83,8 +83,3 @@ class Outbox:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
 
-    async def flush_and_close(self, code: int, reason: str = "", timeout: float = 5.0) -> None:
-        self.close(code, reason)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.done.wait(), timeout)
-        await self.stop()

@@ -43,8 +43,8 @@ class LocalConnection(Protocol):
 
     id: str
 
-    def send(self, frame: bytes) -> None:
-        """Queue a frame (never blocks)."""
+    def send(self, frame: bytes) -> bool:
+        """Queue a frame (never blocks); False if it was refused (queue full or closing)."""
 
     def close(self, code: int, reason: str) -> None:
         """Close after the queued frames."""
@@ -65,7 +65,9 @@ class LiveSession:
 
 
 class SessionRuntime:
-    def __init__(self, config: Config, broker: Broker, store: Store, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, config: Config, broker: Broker, store: Store, clock: Callable[[], float] = time.monotonic
+    ):
         self.config = config
         self.broker = broker
         self.store = store
@@ -138,7 +140,9 @@ class SessionRuntime:
         else:
             key = msg.key or ""
             if not await self.broker.claim_key(msg.group, key, holder):
-                raise ProtocolError(CloseCode.DUPKEY, "dupkey", f"session key {key!r} is already in use in this group")
+                raise ProtocolError(
+                    CloseCode.DUPKEY, "dupkey", f"session key {key!r} is already in use in this group"
+                )
         try:
             record = await self.store.create_session(
                 msg.group,
@@ -175,7 +179,9 @@ class SessionRuntime:
     async def resume_session(self, msg: m.Resume) -> SessionCore:
         """Find the session a visitor's next page continues; refuse a bad token or an ended session."""
         if not check_resume_token(self.config.secret_key, msg.session, msg.token):
-            raise ProtocolError(CloseCode.FORBIDDEN, "forbidden", "the resume token does not match the session")
+            raise ProtocolError(
+                CloseCode.FORBIDDEN, "forbidden", "the resume token does not match the session"
+            )
         core = self.get(msg.session)
         if core is not None and core.state is not State.ENDED:
             core.page = clean_page(msg.page)
@@ -183,7 +189,9 @@ class SessionRuntime:
         record = await self.store.get_session(msg.session)
         if record is not None and record.ended_at is not None:
             raise ProtocolError(CloseCode.ENDED, "ended", record.end_reason or "error")
-        raise ProtocolError(CloseCode.NOT_FOUND, "notfound", f"session {msg.session} is not live on this server")
+        raise ProtocolError(
+            CloseCode.NOT_FOUND, "notfound", f"session {msg.session} is not live on this server"
+        )
 
     def started_message(self, core: SessionCore, resumed: bool) -> m.Started | m.Resumed:
         cls = m.Resumed if resumed else m.Started
@@ -231,7 +239,9 @@ class SessionRuntime:
             case a.PersistAgentJoin(conn=conn_id, agent_id=agent_id):
                 seat = core.seats.get(conn_id)
                 if seat is not None and agent_id is not None:
-                    participant = await self._safe(self.store.record_agent_join(sid, agent_id, datetime.now(UTC)))
+                    participant = await self._safe(
+                        self.store.record_agent_join(sid, agent_id, datetime.now(UTC))
+                    )
                     seat.participant_id = participant.id if participant else None
             case a.PersistAgentLeave(participant_id=pid):
                 if pid is not None:

@@ -56,8 +56,11 @@ async def visitor_endpoint(ws: WebSocket) -> None:
             elif isinstance(message, m.Stop):
                 await runtime.end(core, "visitor")
             else:
-                raise ProtocolError(CloseCode.MALFORMED, "malformed", f"{message.__class__.__name__.lower()} "
-                                    "is not allowed after the session started")
+                raise ProtocolError(
+                    CloseCode.MALFORMED,
+                    "malformed",
+                    f"{message.__class__.__name__.lower()} is not allowed after the session started",
+                )
         await outbox.done.wait()
     except ProtocolError as exc:
         await outbox.stop()
@@ -67,7 +70,9 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     except Exception as exc:
         log.exception("visitor socket failed")
         await outbox.stop()
-        await refuse(ws, ProtocolError(CloseCode.SERVICE, "service", f"server error: {exc.__class__.__name__}"))
+        await refuse(
+            ws, ProtocolError(CloseCode.SERVICE, "service", f"server error: {exc.__class__.__name__}")
+        )
     finally:
         if pump is not None:
             pump.cancel()
