@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -66,13 +68,24 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
         title="cobrowse",
         version=__version__,
         description="Session server of cobrowse. WebSocket protocol: docs/protocol.md.",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served below from our own static files, not a CDN
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         lifespan=lifespan,
     )
     app.state.config = config
     app.include_router(api_router)
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json",
+            title="cobrowse REST API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
+
     app.router.routes.extend(
         [
             WebSocketRoute("/ws/visitor", visitor_endpoint),
