@@ -16,7 +16,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
 from . import __version__
 from .api.v1 import router as api_router
@@ -27,6 +26,7 @@ from .console.routes import console_routes
 from .sessions.agent_endpoint import agent_endpoint
 from .sessions.runtime import SessionRuntime
 from .sessions.visitor_endpoint import visitor_endpoint
+from .static_files import PublicStaticFiles
 from .store import Store
 
 log = logging.getLogger("cobrowse")
@@ -91,7 +91,7 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
             WebSocketRoute("/ws/visitor", visitor_endpoint),
             WebSocketRoute("/ws/agent", agent_endpoint),
             *console_routes(),
-            Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+            Mount("/static", PublicStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
         ]
     )
     app.add_middleware(

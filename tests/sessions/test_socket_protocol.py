@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -231,3 +232,10 @@ async def test_agent_end_and_resume_after_navigation(live_server: LiveServer) ->
     )
     assert await recv(late) == {"t": "ended", "v": V, "reason": "agent"}
     assert await closed_with(late) == 4410
+
+
+def test_visitor_script_is_loadable_cross_origin(live_server: LiveServer) -> None:
+    response = httpx.get(live_server.url + "/static/visitor.js", headers={"Origin": "http://shop.example"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "javascript" in response.headers["content-type"]
