@@ -1,0 +1,101 @@
+/**
+ * DOM capture with `@rrweb/record` (pinned 2.1.6), tuned for live viewing rather than session replay.
+ *
+ * Capture never touches the network: it hands each rrweb event to `emit` (the outbox). A full snapshot is
+ * rrweb's Meta (type 4) + FullSnapshot (type 2) pair; the outbox starts a new epoch at each Meta, so
+ * `snapshot()` is all a caller needs to heal a gap or an overflow. `takeFullSnapshot` keeps rrweb's node ids,
+ * so commands that address nodes stay valid across snapshots of one recording.
+ *
+ * Live tuning (see /work/shared/notes/live-replay.md): pointer positions are sampled every 50 ms and handed
+ * over every 50 ms (rrweb's default holds them for 500 ms); scrolls every 50 ms. Inputs are recorded on every
+ * `input` event: rrweb's `sampling.input: "last"` listens to `change` only, so typing would reach the agent
+ * only when the field loses focus; the outbox coalesces repeated values of one field within a batch instead.
+ */
+
+import { record } from "@rrweb/record";
+import type { eventWithTime } from "@rrweb/types";
+import { HostExcluder } from "./exclude";
+
+/** Elements never serialized: the site's opt-out attribute and our own UI's host element. */
+export const NO_CONTENT_SELECTOR = "[data-no-cobrowse-content]";
+
+export interface CaptureOptions {
+  /** Lower-case tag name of the SDK's UI host: blocked, and cut out of every event (see exclude.ts). */
+  hostTag: string;
+  emit(event: eventWithTime): void;
+}
+
+/** The rrweb id of the first recorded sibling after the first element named `tag`, or null. */
+function nextRecordedSibling(tag: string): number | null {
+  const host = document.querySelector(tag);
+  for (let node = host?.nextSibling ?? null; node; node = node.nextSibling) {
+    const id = record.mirror.getId(node);
+    if (id > 0) return id;
+  }
+  return null;
+}
+
+export class Capture {
+  private stopRecording: (() => void) | null = null;
+  private readonly excluder: HostExcluder;
+
+  constructor(private readonly options: CaptureOptions) {
+    this.excluder = new HostExcluder(options.hostTag, () => nextRecordedSibling(options.hostTag));
+  }
+
+  get running(): boolean {
+    return this.stopRecording !== null;
+  }
+
+  /**
+   * Starts recording; rrweb emits the first full snapshot as soon as the document is parsed
+   * (`recordAfter: "DOMContentLoaded"`, not waiting for images).
+   */
+  start(): void {
+    this.stop();
+    const stop = record<eventWithTime>({
+      emit: (event) => this.options.emit(this.excluder.process(event)),
+      sampling: { mousemove: 50, mousemoveCallback: 50, scroll: 50, input: "all" },
+      maskInputOptions: { password: true },
+      blockSelector: `${NO_CONTENT_SELECTOR}, ${this.options.hostTag}`,
+      recordCanvas: false,
+      recordCrossOriginIframes: false,
+      inlineStylesheet: true,
+      collectFonts: false,
+      recordAfter: "DOMContentLoaded",
+      // Scripts and comments are of no use to a viewer and only widen what could run in the console.
+      slimDOMOptions: { script: true, comment: true },
+      // rrweb runs inside the site's page: an rrweb fault must not break the site's own event handlers.
+      errorHandler: (error: unknown) => {
+        console.warn("cobrowse: capture error", error);
+        return true;
+      },
+    });
+    this.stopRecording = stop ?? (() => undefined);
+  }
+
+  /**
+   * Takes a fresh full snapshot (a new epoch). Before rrweb has taken its first one (the document is still
+   * loading) there is nothing to do: that first snapshot is on its way.
+   */
+  snapshot(): void {
+    if (!this.running) return;
+    try {
+      record.takeFullSnapshot(true);
+    } catch {
+      // "please take full snapshot after start recording": the initial snapshot is still pending.
+    }
+  }
+
+  stop(): void {
+    const stop = this.stopRecording;
+    this.stopRecording = null;
+    if (stop) {
+      try {
+        stop();
+      } catch (error) {
+        console.warn("cobrowse: error while stopping capture", error);
+      }
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * A small typed event emitter behind `GLANCE.Cobrowse.Visitor.addEventListener`.
+ *
+ * Why our own: the visitor API's listeners are site code. One listener that throws must not stop the others
+ * nor break the SDK's state machine, so every call is isolated and its error only reported to the console.
+ * Event names the SDK does not know yet (those of later features) are accepted, so a custom UI written
+ * against the full product does not fail at `addEventListener`.
+ */
+
+import type { AgentsInfo } from "../shared/protocol";
+
+/** `sessionend` reasons of the visitor API. */
+export type SessionEndReason = "agent" | "visitor" | "error";
+
+/** Payloads of the events this SDK fires (the visitor API's names). */
+export interface VisitorEventMap {
+  sessionstarting: Record<string, never>;
+  sessionstart: { key: string; callid: number; random: boolean };
+  sessioncontinue: { key: string; callid: number };
+  statereceived: Record<string, never>;
+  sessionend: { reason: SessionEndReason };
+  error: { code: string; msg: string };
+  agents: AgentsInfo;
+  connection: { status: "reconnecting" | "ok" };
+}
+
+export type Listener<P> = (payload: P) => void;
+
+export class Emitter<M extends object> {
+  private readonly listeners = new Map<string, Set<Listener<never>>>();
+
+  on<K extends keyof M & string>(name: K, listener: Listener<M[K]>): void;
+  on(name: string, listener: Listener<never>): void;
+  on(name: string, listener: Listener<never>): void {
+    if (typeof listener !== "function") {
+      throw new TypeError(`addEventListener("${name}", listener): listener must be a function`);
+    }
+    let set = this.listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(name, set);
+    }
+    set.add(listener);
+  }
+
+  off(name: string, listener: Listener<never>): void {
+    this.listeners.get(name)?.delete(listener);
+  }
+
+  /** Calls every listener of `name` with `payload`; a throwing listener is logged and skipped. */
+  emit<K extends keyof M & string>(name: K, payload: M[K]): void {
+    const set = this.listeners.get(name);
+    if (!set) return;
+    // Copy first: a listener may add or remove listeners while we iterate.
+    for (const listener of Array.from(set)) {
+      try {
+        (listener as Listener<M[K]>)(payload);
+      } catch (err) {
+        console.error(`cobrowse: a "${name}" event listener threw`, err);
+      }
+    }
+  }
+}
