@@ -151,6 +151,13 @@ async def test_oversized_frame_is_closed_with_1009(live_server: LiveServer) -> N
 
 
 async def test_agent_needs_login_and_a_session_of_its_groups(live_server: LiveServer) -> None:
+    hijack = await connect(
+        live_server.ws + "/ws/agent",
+        origin="http://evil.example",  # type: ignore[arg-type]
+        additional_headers={"Cookie": live_server.login()},
+    )
+    assert (await recv(hijack))["code"] == "forbidden"
+    assert await closed_with(hijack) == 4403
     anonymous = await connect(live_server.ws + "/ws/agent")
     assert (await recv(anonymous))["code"] == "unauthenticated"
     assert await closed_with(anonymous) == 4401

@@ -13,7 +13,7 @@ import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..auth import current_agent
+from ..auth import current_agent, same_origin
 from ..broker import Kind, Overflow, Subscription, unpack
 from ..protocol import messages as m
 from ..protocol.codec import CloseCode, ProtocolError, decode_agent, encode
@@ -90,6 +90,10 @@ async def agent_endpoint(ws: WebSocket) -> None:
     pump: asyncio.Task[None] | None = None
     subscription: Subscription | None = None
     try:
+        if not same_origin(ws):  # cross-site WebSocket hijacking: another site riding the agent's cookie
+            raise ProtocolError(
+                CloseCode.FORBIDDEN, "forbidden", "agent sockets are only accepted from the console"
+            )
         agent = await current_agent(ws)
         if agent is None:
             raise ProtocolError(

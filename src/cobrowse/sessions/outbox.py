@@ -82,4 +82,3 @@ class Outbox:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-
