@@ -1,0 +1,77 @@
+/**
+ * The public face of the agent console: the types of `window.CobrowseAgent` (documented in docs/agent-api.md).
+ *
+ * Kept apart from the implementation so that embedding pages and tests read one small file for the contract,
+ * and later issues (remote control, guests) extend it here first.
+ */
+
+import type { AgentsInfo, EndReason, PageInfo, VisitorInfo } from "../shared/protocol";
+
+/** Where the agent stands with respect to a session. */
+export type AgentState = "idle" | "connecting" | "joined" | "ended" | "error";
+
+/** The state of the WebSocket to the server. */
+export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "closed";
+
+export interface JoinOptions {
+  /** Only join a session of this group; any of the agent's groups when absent. */
+  group?: number;
+}
+
+/** What the console knows about the joined session; kept current as `page`, `visitor`, `agents` arrive. */
+export interface JoinedInfo {
+  /** The call id (the visitor's `getCallId()`). */
+  session: number;
+  key: string;
+  group: number;
+  visitor: VisitorInfo;
+  page: PageInfo | null;
+  visitorConnected: boolean;
+  agents: AgentsInfo;
+}
+
+export interface FrameInfo {
+  seq: number;
+  epoch: number;
+  snapshot: boolean;
+}
+
+/** Events of `CobrowseAgent.on(name, fn)` and what `fn` receives. */
+export interface AgentEvents {
+  joined: JoinedInfo;
+  /** A page-event frame was handed to the replayer and applied. */
+  events: FrameInfo;
+  page: PageInfo;
+  visitor: { connected: boolean };
+  agents: AgentsInfo;
+  ended: { reason: EndReason };
+  error: { code: string; msg: string };
+  connection: { status: ConnectionStatus };
+  /** The agent's state changed (not in the wire protocol; convenient for UIs). */
+  state: { state: AgentState };
+}
+
+/** An error with the protocol's error code (`notfound`, `forbidden`, `badkey`, ...). */
+export class AgentError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "AgentError";
+    this.code = code;
+  }
+}
+
+export interface CobrowseAgentApi {
+  join(key: string, opts?: JoinOptions): Promise<JoinedInfo>;
+  leave(): void;
+  end(): Promise<void>;
+  on<K extends keyof AgentEvents>(event: K, fn: (data: AgentEvents[K]) => void): void;
+  off<K extends keyof AgentEvents>(event: K, fn: (data: AgentEvents[K]) => void): void;
+  readonly state: AgentState;
+  readonly session: JoinedInfo | null;
+  readonly connection: ConnectionStatus;
+  readonly lastSeq: number | null;
+  readonly epoch: number | null;
+  replayFrame(): HTMLIFrameElement | null;
+}

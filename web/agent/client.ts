@@ -1,0 +1,272 @@
+/**
+ * The agent's session logic behind `window.CobrowseAgent`: join, leave, end, and the server's messages.
+ *
+ * It ties the three moving parts together: the WebSocket (connection.ts), the epoch/sequence rules
+ * (sequencer.ts) and the live view (viewer.ts). It holds the public state (`state`, `session`) and emits the
+ * public events (api.ts). It touches no DOM besides what the viewer owns.
+ */
+
+import {
+  KEY_PATTERN,
+  KEY_RULE,
+  type EndReason,
+  type EventsMsg,
+  type JoinMsg,
+  type JoinedMsg,
+  type ServerToAgent,
+  msg,
+} from "../shared/protocol";
+import {
+  AgentError,
+  type AgentEvents,
+  type AgentState,
+  type ConnectionStatus,
+  type JoinOptions,
+  type JoinedInfo,
+} from "./api";
+import { Connection, agentSocketUrl } from "./connection";
+import { Emitter } from "./emitter";
+import { Sequencer } from "./sequencer";
+import type { Viewer } from "./viewer";
+
+/** Server errors after which the connection is retried rather than the session given up. */
+const TRANSIENT_ERRORS = new Set(["overloaded", "service"]);
+
+interface Pending<T> {
+  resolve(value: T): void;
+  reject(err: AgentError): void;
+}
+
+function isEventsFrame(m: ServerToAgent): m is EventsMsg {
+  const f = m as Partial<EventsMsg>;
+  return (
+    Number.isInteger(f.seq) && Number.isInteger(f.epoch) && typeof f.snapshot === "boolean" && Array.isArray(f.data)
+  );
+}
+
+function joinedInfo(m: JoinedMsg): JoinedInfo {
+  return {
+    session: m.session,
+    key: m.key,
+    group: m.group,
+    visitor: { ...m.visitor },
+    page: m.page ? { url: String(m.page.url), title: String(m.page.title) } : null,
+    visitorConnected: Boolean(m.visitor_connected),
+    agents: m.agents ? { count: m.agents.count, agentlist: [...m.agents.agentlist] } : { count: 0, agentlist: [] },
+  };
+}
+
+export class AgentClient {
+  readonly events = new Emitter<AgentEvents>();
+  private readonly sequencer = new Sequencer();
+  private conn: Connection | null = null;
+  private joinMsg: { key: string; group: number | null } | null = null;
+  private pendingJoin: Pending<JoinedInfo> | null = null;
+  private pendingEnd: Pending<void> | null = null;
+  private lastError: { code: string; msg: string } | null = null;
+  private currentState: AgentState = "idle";
+  private info: JoinedInfo | null = null;
+
+  constructor(
+    private readonly viewer: Viewer,
+    private readonly url: string = agentSocketUrl(),
+  ) {}
+
+  get state(): AgentState {
+    return this.currentState;
+  }
+  get session(): JoinedInfo | null {
+    return this.info;
+  }
+  get connection(): ConnectionStatus {
+    return this.conn?.status ?? "closed";
+  }
+  get lastSeq(): number | null {
+    return this.sequencer.lastSeq;
+  }
+  get epoch(): number | null {
+    return this.sequencer.epoch;
+  }
+
+  join(key: string, opts: JoinOptions = {}): Promise<JoinedInfo> {
+    if (typeof key !== "string" || !KEY_PATTERN.test(key)) {
+      return Promise.reject(new AgentError("badkey", `invalid session key: ${KEY_RULE}`));
+    }
+    const group = opts?.group ?? null;
+    if (group !== null && !(Number.isInteger(group) && group > 0)) {
+      return Promise.reject(new AgentError("badgroup", "group must be a positive integer"));
+    }
+    this.shutdown(new AgentError("aborted", "a new join replaced this one"));
+    this.joinMsg = { key, group };
+    this.lastError = null;
+    this.setState("connecting");
+    const promise = new Promise<JoinedInfo>((resolve, reject) => {
+      this.pendingJoin = { resolve, reject };
+    });
+    const conn = new Connection(this.url, {
+      onOpen: () => this.onOpen(conn),
+      onMessage: (m) => this.onMessage(conn, m),
+      onStatus: (status) => {
+        if (this.conn === conn) this.events.emit("connection", { status });
+      },
+      onClosed: (code, reason) => this.onClosed(conn, code, reason),
+    });
+    this.conn = conn;
+    conn.open();
+    return promise;
+  }
+
+  leave(): void {
+    this.conn?.send(msg({ t: "leave" }));
+    this.shutdown(new AgentError("aborted", "left the session"));
+    this.setState("idle");
+  }
+
+  end(): Promise<void> {
+    if (this.currentState !== "joined" || !this.conn) {
+      return Promise.reject(new AgentError("notjoined", "not in a session"));
+    }
+    if (this.pendingEnd) return Promise.reject(new AgentError("pending", "already ending the session"));
+    if (!this.conn.send(msg({ t: "end" }))) {
+      return Promise.reject(new AgentError("conndrop", "not connected to the server; try again"));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.pendingEnd = { resolve, reject };
+    });
+  }
+
+  replayFrame(): HTMLIFrameElement | null {
+    return this.viewer.frame();
+  }
+
+  /** Close the connection and forget the session; pending promises are rejected with `err`. */
+  private shutdown(err: AgentError): void {
+    const conn = this.conn;
+    conn?.close(); // reports "closed" while still the current connection
+    this.conn = null;
+    this.viewer.clear();
+    this.sequencer.reset();
+    this.info = null;
+    this.joinMsg = null;
+    this.pendingJoin?.reject(err);
+    this.pendingJoin = null;
+    this.pendingEnd?.reject(err);
+    this.pendingEnd = null;
+  }
+
+  private onOpen(conn: Connection): void {
+    if (this.conn !== conn || !this.joinMsg) return;
+    // After a reconnect the server starts over with its current snapshot.
+    this.sequencer.expectSnapshot();
+    conn.send(msg<JoinMsg>({ t: "join", key: this.joinMsg.key, group: this.joinMsg.group }));
+  }
+
+  private onMessage(conn: Connection, m: ServerToAgent): void {
+    if (this.conn !== conn) return;
+    switch (m.t) {
+      case "joined": {
+        this.info = joinedInfo(m);
+        this.lastError = null;
+        this.setState("joined");
+        this.pendingJoin?.resolve(this.info);
+        this.pendingJoin = null;
+        this.events.emit("joined", this.info);
+        break;
+      }
+      case "events":
+        if (isEventsFrame(m)) this.onFrame(conn, m);
+        break;
+      case "page": {
+        const page = { url: String(m.url ?? ""), title: String(m.title ?? "") };
+        if (this.info) this.info.page = page;
+        this.events.emit("page", page);
+        break;
+      }
+      case "visitor": {
+        const connected = Boolean(m.connected);
+        if (this.info) this.info.visitorConnected = connected;
+        this.events.emit("visitor", { connected });
+        break;
+      }
+      case "agents": {
+        const agents = { count: m.count, agentlist: Array.isArray(m.agentlist) ? [...m.agentlist] : [] };
+        if (this.info) this.info.agents = agents;
+        this.events.emit("agents", agents);
+        break;
+      }
+      case "ended":
+        this.onEnded(conn, m.reason);
+        break;
+      case "error":
+        this.onError(String(m.code), String(m.msg ?? ""));
+        break;
+      default:
+        // Unknown types are ignored so that later server versions can add messages.
+        break;
+    }
+  }
+
+  private onFrame(conn: Connection, frame: EventsMsg): void {
+    const verdict = this.sequencer.accept(frame);
+    let applied: Promise<void>;
+    try {
+      if (verdict === "snapshot") applied = this.viewer.startEpoch(frame.data);
+      else if (verdict === "apply") applied = this.viewer.addEvents(frame.data);
+      else {
+        if (verdict === "gap") conn.send(msg({ t: "resync" }));
+        return;
+      }
+    } catch (err) {
+      console.error("cobrowse: the replayer failed on a frame", err);
+      return;
+    }
+    const info = { seq: frame.seq, epoch: frame.epoch, snapshot: frame.snapshot };
+    applied.then(() => {
+      if (this.conn === conn) this.events.emit("events", info);
+    });
+  }
+
+  private onEnded(conn: Connection, reason: EndReason): void {
+    conn.close();
+    this.conn = null;
+    this.setState("ended");
+    this.events.emit("ended", { reason });
+    this.pendingEnd?.resolve();
+    this.pendingEnd = null;
+    this.pendingJoin?.reject(new AgentError("ended", `the session has ended (${reason})`));
+    this.pendingJoin = null;
+  }
+
+  private onError(code: string, message: string): void {
+    this.lastError = { code, msg: message };
+    this.events.emit("error", { code, msg: message });
+    if (this.pendingJoin) {
+      this.pendingJoin.reject(new AgentError(code, message || code));
+      this.pendingJoin = null;
+      this.setState("error");
+    } else if (!TRANSIENT_ERRORS.has(code)) {
+      this.setState("error");
+    }
+  }
+
+  private onClosed(conn: Connection, code: number, reason: string): void {
+    if (this.conn !== conn) return;
+    this.conn = null;
+    const err = this.lastError ?? {
+      code: "conndrop",
+      msg: `the connection to the server closed (${code}${reason ? `: ${reason}` : ""})`,
+    };
+    if (!this.lastError) this.events.emit("error", err);
+    this.pendingJoin?.reject(new AgentError(err.code, err.msg));
+    this.pendingJoin = null;
+    this.pendingEnd?.reject(new AgentError(err.code, err.msg));
+    this.pendingEnd = null;
+    this.setState("error");
+  }
+
+  private setState(state: AgentState): void {
+    if (state === this.currentState) return;
+    this.currentState = state;
+    this.events.emit("state", { state });
+  }
+}
