@@ -19,6 +19,25 @@ import { HostExcluder } from "./exclude";
 /** Elements never serialized: the site's opt-out attribute and our own UI's host element. */
 export const NO_CONTENT_SELECTOR = "[data-no-cobrowse-content]";
 
+/** Elements the page marks as masked (class or attribute `glance_masked`): their text and values never leave. */
+export const MASKED_SELECTOR = ".glance_masked, [glance_masked]";
+
+/**
+ * rrweb only calls `maskInputFn` for the input types listed in `maskInputOptions`, so every type that can hold
+ * typed text is listed, and the function decides: passwords always, others when inside a masked element.
+ */
+const TEXT_INPUT_TYPES = {
+  password: true, text: true, email: true, tel: true, number: true, search: true, url: true,
+  textarea: true, select: true, date: true, "datetime-local": true, month: true, week: true, time: true,
+} as const;
+
+function maskInput(text: string, element: HTMLElement): string {
+  const masked =
+    (element instanceof HTMLInputElement && element.type === "password") ||
+    element.closest(MASKED_SELECTOR) !== null;
+  return masked ? "*".repeat(text.length) : text;
+}
+
 export interface CaptureOptions {
   /** Lower-case tag name of the SDK's UI host: blocked, and cut out of every event (see exclude.ts). */
   hostTag: string;
@@ -56,7 +75,9 @@ export class Capture {
     const stop = record<eventWithTime>({
       emit: (event) => this.options.emit(this.excluder.process(event)),
       sampling: { mousemove: 50, mousemoveCallback: 50, scroll: 50, input: "all" },
-      maskInputOptions: { password: true },
+      maskInputOptions: TEXT_INPUT_TYPES,
+      maskInputFn: maskInput,
+      maskTextSelector: MASKED_SELECTOR,
       blockSelector: `${NO_CONTENT_SELECTOR}, ${this.options.hostTag}`,
       recordCanvas: false,
       recordCrossOriginIframes: false,
