@@ -49,6 +49,11 @@ def test_masked_inputs_and_passwords_never_leave_the_page(
     wait_for(console, replay, arg={"id": "card-number", "value": "*" * len(SECRET_CARD)})
     wait_for(console, replay, arg={"id": "cvc", "value": "*" * len(SECRET_CVC)})
 
+    # unmasked selects keep their state: the page's preselected option, then the visitor's choice
+    wait_for(console, replay, arg={"id": "account-type", "value": "platinum"})
+    visitor.select_option("#account-type", "everyday")
+    wait_for(console, replay, arg={"id": "account-type", "value": "everyday"})
+
     wire = "\n".join(sent)
     assert "Visible Name" in wire  # the capture works: unmasked typing is on the wire
     for secret in (SECRET_CARD, SECRET_CVC, SECRET_PASSWORD, "41112222"):

@@ -25,10 +25,12 @@ export const MASKED_SELECTOR = ".glance_masked, [glance_masked]";
 /**
  * rrweb only calls `maskInputFn` for the input types listed in `maskInputOptions`, so every type that can hold
  * typed text is listed, and the function decides: passwords always, others when inside a masked element.
+ * `select` is not listed: with it rrweb drops every option's `selected` state, so the agent would see the
+ * wrong choice on every select (masking a select is left to the masking feature proper).
  */
 const TEXT_INPUT_TYPES = {
   password: true, text: true, email: true, tel: true, number: true, search: true, url: true,
-  textarea: true, select: true, date: true, "datetime-local": true, month: true, week: true, time: true,
+  textarea: true, date: true, "datetime-local": true, month: true, week: true, time: true,
 } as const;
 
 function maskInput(text: string, element: HTMLElement): string {
