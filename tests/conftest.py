@@ -18,3 +18,7 @@ def pytest_runtest_makereport(
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+# A real server in a thread, for socket- and HTTP-level tests (tests/support/live_server.py).
+from support.live_server import live_server  # noqa: E402,F401

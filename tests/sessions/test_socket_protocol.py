@@ -14,8 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from cobrowse.sessions import socket_io
-
-from .conftest import LiveServer
+from support.live_server import LiveServer
 
 V = 1
 
