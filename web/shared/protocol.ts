@@ -55,8 +55,33 @@ export interface EventsMsg extends Base<"events"> {
   seq: number;
   epoch: number;
   snapshot: boolean;
+  /** A snapshot frame of a masked page: `data` carries nothing of the page; the console shows a panel. */
+  masked?: boolean;
   data: OpaqueEvent[];
 }
+
+/** Page masking by URL: glob patterns (`*` matches any run of characters) against the full URL. */
+export interface MaskingPages {
+  allow: string[];
+  deny: string[];
+}
+
+/** The group's masking rules, sent with `started` / `resumed`. */
+export interface MaskingConfig {
+  selectors: string[];
+  pages: MaskingPages;
+}
+
+export interface PauseState {
+  pause: boolean;
+  message: string | null;
+}
+
+/** Limits the server enforces (docs/protocol.md); the SDK and console check them first. */
+export const MAX_MESSAGE_DATA = 64 * 1024;
+export const MAX_NAME = 100;
+export const MAX_USER_STATES = 100;
+export const MAX_PAUSE_MESSAGE = 16 * 1024;
 
 // visitor -> server
 export interface StartMsg extends Base<"start"> {
@@ -72,7 +97,25 @@ export interface ResumeMsg extends Base<"resume"> {
 }
 export interface PageMsg extends Base<"page">, PageInfo {}
 export interface StopMsg extends Base<"stop"> {}
-export type VisitorToServer = StartMsg | ResumeMsg | EventsMsg | PageMsg | StopMsg;
+/** sendSessionMessage: visitor -> agents, or agent -> visitor. `data` is any JSON value. */
+export interface SessionMessageMsg extends Base<"message"> {
+  name: string;
+  data: unknown;
+}
+export interface UserStateMsg extends Base<"userstate"> {
+  name: string;
+  data: unknown;
+}
+export interface PauseMsg extends Base<"pause">, PauseState {}
+export type VisitorToServer =
+  | StartMsg
+  | ResumeMsg
+  | EventsMsg
+  | PageMsg
+  | StopMsg
+  | SessionMessageMsg
+  | UserStateMsg
+  | PauseMsg;
 
 // server -> visitor
 export interface StartedMsg extends Base<"started" | "resumed"> {
@@ -82,6 +125,9 @@ export interface StartedMsg extends Base<"started" | "resumed"> {
   token: string;
   epoch: number;
   seq: number;
+  masking: MaskingConfig;
+  /** The session's user state (setUserState), available to the new page once `statereceived` fires. */
+  userstate: Record<string, unknown>;
 }
 export interface AgentsMsg extends Base<"agents">, AgentsInfo {}
 export interface SnapshotRequestMsg extends Base<"snapshot_request"> {}
@@ -92,7 +138,13 @@ export interface ErrorMsg extends Base<"error"> {
   code: string;
   msg: string;
 }
-export type ServerToVisitor = StartedMsg | AgentsMsg | SnapshotRequestMsg | EndedMsg | ErrorMsg;
+export type ServerToVisitor =
+  | StartedMsg
+  | AgentsMsg
+  | SnapshotRequestMsg
+  | EndedMsg
+  | ErrorMsg
+  | SessionMessageMsg;
 
 // agent -> server
 export interface JoinMsg extends Base<"join"> {
@@ -102,7 +154,7 @@ export interface JoinMsg extends Base<"join"> {
 export interface ResyncMsg extends Base<"resync"> {}
 export interface LeaveMsg extends Base<"leave"> {}
 export interface EndMsg extends Base<"end"> {}
-export type AgentToServer = JoinMsg | ResyncMsg | LeaveMsg | EndMsg;
+export type AgentToServer = JoinMsg | ResyncMsg | LeaveMsg | EndMsg | SessionMessageMsg;
 
 // server -> agent
 export interface JoinedMsg extends Base<"joined"> {
@@ -115,6 +167,7 @@ export interface JoinedMsg extends Base<"joined"> {
   agents: AgentsInfo;
   epoch: number;
   seq: number;
+  pause: PauseState;
 }
 export interface VisitorStatusMsg extends Base<"visitor"> {
   connected: boolean;
@@ -126,7 +179,9 @@ export type ServerToAgent =
   | VisitorStatusMsg
   | AgentsMsg
   | EndedMsg
-  | ErrorMsg;
+  | ErrorMsg
+  | SessionMessageMsg
+  | PauseMsg;
 
 /** WebSocket close codes used by the server (docs/protocol.md). */
 export const CloseCode = {

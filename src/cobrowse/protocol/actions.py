@@ -20,10 +20,12 @@ class Forward:
 
 @dataclass(frozen=True)
 class Publish:
-    """Send a control message to every agent of the session, and to the visitor when ``to_visitor``."""
+    """Send a control message to every agent of the session (unless not ``to_agents``), and to the visitor
+    when ``to_visitor``."""
 
     message: m.Message
     to_visitor: bool
+    to_agents: bool = True
 
 
 @dataclass(frozen=True)

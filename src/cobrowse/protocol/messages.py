@@ -58,7 +58,28 @@ class Events(Message, tag="events"):
     seq: int = 0
     epoch: int = 0
     snapshot: bool = False
+    #: A snapshot frame of a masked page: ``data`` holds nothing of the page; the console shows a panel.
+    masked: bool = False
     data: msgspec.Raw = msgspec.Raw(b"[]")
+
+
+class MaskingPages(msgspec.Struct):
+    """Page masking by URL: glob patterns (``*`` any run of characters) matched against the full URL."""
+
+    allow: list[str] = msgspec.field(default_factory=list)
+    deny: list[str] = msgspec.field(default_factory=list)
+
+
+class MaskingConfig(msgspec.Struct):
+    """The group's masking rules, sent to the visitor at every start and page load."""
+
+    selectors: list[str] = msgspec.field(default_factory=list)
+    pages: MaskingPages = msgspec.field(default_factory=MaskingPages)
+
+
+class PauseState(msgspec.Struct):
+    pause: bool = False
+    message: str | None = None
 
 
 # --- visitor -> server ---
@@ -86,7 +107,28 @@ class Stop(Message, tag="stop"):
     pass
 
 
-VisitorMessage = Start | Resume | Events | Page | Stop
+class SessionMessage(Message, tag="message"):
+    """A named session message (``sendSessionMessage``), visitor to agents or agent to visitor."""
+
+    name: str = ""
+    data: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class UserState(Message, tag="userstate"):
+    """``setUserState(name, data)``: kept on the server for the session's life."""
+
+    name: str = ""
+    data: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class Pause(Message, tag="pause"):
+    """``pauseSession``: while paused nothing of the page is sent; ``message`` is HTML the console sanitises."""
+
+    pause: bool = False
+    message: str | None = None
+
+
+VisitorMessage = Start | Resume | Events | Page | Stop | SessionMessage | UserState | Pause
 
 # --- server -> visitor ---
 
@@ -98,6 +140,8 @@ class Started(Message, tag="started"):
     token: str = ""
     epoch: int = 0
     seq: int = 0
+    masking: MaskingConfig = msgspec.field(default_factory=MaskingConfig)
+    userstate: dict[str, msgspec.Raw] = msgspec.field(default_factory=dict)
 
 
 class Resumed(Message, tag="resumed"):
@@ -107,6 +151,8 @@ class Resumed(Message, tag="resumed"):
     token: str = ""
     epoch: int = 0
     seq: int = 0
+    masking: MaskingConfig = msgspec.field(default_factory=MaskingConfig)
+    userstate: dict[str, msgspec.Raw] = msgspec.field(default_factory=dict)
 
 
 class Agents(Message, tag="agents"):
@@ -116,6 +162,13 @@ class Agents(Message, tag="agents"):
 
 class SnapshotRequest(Message, tag="snapshot_request"):
     pass
+
+
+#: Largest session message or user state value, and the longest names (docs/protocol.md).
+MAX_MESSAGE_DATA = 64 * 1024
+MAX_NAME = 100
+MAX_USER_STATES = 100
+MAX_PAUSE_MESSAGE = 16 * 1024
 
 
 class Ended(Message, tag="ended"):
@@ -147,7 +200,7 @@ class End(Message, tag="end"):
     pass
 
 
-AgentMessage = Join | Resync | Leave | End
+AgentMessage = Join | Resync | Leave | End | SessionMessage
 
 # --- server -> agent ---
 
@@ -162,6 +215,7 @@ class Joined(Message, tag="joined"):
     agents: Agents = msgspec.field(default_factory=Agents)
     epoch: int = 0
     seq: int = 0
+    pause: PauseState = msgspec.field(default_factory=PauseState)
 
 
 class VisitorStatus(Message, tag="visitor"):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+import msgspec
+
 from . import messages as m
 from .actions import (
     Action,
@@ -66,6 +68,8 @@ class SessionCore:
     log_bytes: int = 0
     log_complete: bool = False
     snapshot_requested: bool = False
+    pause: m.PauseState = field(default_factory=m.PauseState)
+    userstate: dict[str, msgspec.Raw] = field(default_factory=dict)
     _next_num: int = 1
 
     # ---- visitor side -------------------------------------------------------------------------
@@ -80,6 +84,9 @@ class SessionCore:
         self.visitor_deadline = None
         self.snapshot_requested = True  # the new page uploads a snapshot as its first frame
         actions.append(Publish(m.VisitorStatus(connected=True), to_visitor=False))
+        if self.pause.pause:  # a pause lasts for one page only
+            self.pause = m.PauseState()
+            actions.append(Publish(m.Pause(pause=False), to_visitor=False))
         if self.seats:
             actions.append(SendTo(conn, self.agents_message()))
         return actions
@@ -132,6 +139,36 @@ class SessionCore:
         self.page = page
         return [Publish(m.Page(url=page.url, title=page.title), to_visitor=False)]
 
+    def visitor_message(self, conn: str, msg: m.SessionMessage) -> list[Action]:
+        """A session message from the page: to every agent, unchanged."""
+        if conn != self.visitor_conn or self.state is State.ENDED:
+            return []
+        _check_named_data("session message", msg.name, msg.data)
+        return [Publish(msg, to_visitor=False)]
+
+    def visitor_user_state(self, conn: str, msg: m.UserState) -> list[Action]:
+        """``setUserState``: kept for the session's life and handed to each new page of the visitor."""
+        if conn != self.visitor_conn or self.state is State.ENDED:
+            return []
+        _check_named_data("user state", msg.name, msg.data)
+        if msg.name not in self.userstate and len(self.userstate) >= m.MAX_USER_STATES:
+            raise ProtocolError(
+                CloseCode.REJECTED, "badstate", f"a session keeps at most {m.MAX_USER_STATES} user states"
+            )
+        self.userstate[msg.name] = msg.data
+        return []
+
+    def visitor_pause(self, conn: str, msg: m.Pause) -> list[Action]:
+        """``pauseSession``: agents see the frozen view under the message; late joiners too."""
+        if conn != self.visitor_conn or self.state is State.ENDED:
+            return []
+        if msg.message is not None and len(msg.message) > m.MAX_PAUSE_MESSAGE:
+            raise ProtocolError(
+                CloseCode.REJECTED, "badpause", f"a pause message is at most {m.MAX_PAUSE_MESSAGE} characters"
+            )
+        self.pause = m.PauseState(pause=msg.pause, message=msg.message if msg.pause else None)
+        return [Publish(m.Pause(pause=self.pause.pause, message=self.pause.message), to_visitor=False)]
+
     def _request_snapshot(self) -> list[Action]:
         if self.snapshot_requested or self.visitor_conn is None:
             return []
@@ -163,6 +200,13 @@ class SessionCore:
             actions.insert(0, Publish(self.agents_message(), to_visitor=True))
         return actions
 
+    def agent_message(self, conn: str, msg: m.SessionMessage) -> list[Action]:
+        """A session message from an agent's console: to the visitor's page only."""
+        if conn not in self.seats or self.state is State.ENDED:
+            return []
+        _check_named_data("session message", msg.name, msg.data)
+        return [Publish(msg, to_visitor=True, to_agents=False)]
+
     def resync_needed(self) -> list[Action]:
         """An agent saw a gap; if the log cannot cover it, ask the visitor for a snapshot."""
         return [] if self.log_complete else self._request_snapshot()
@@ -178,6 +222,7 @@ class SessionCore:
             agents=self.agents_message(),
             epoch=self.epoch,
             seq=self.seq,
+            pause=self.pause,
         )
 
     def agents_message(self) -> m.Agents:
@@ -211,3 +256,15 @@ class SessionCore:
     def _require_live(self) -> None:
         if self.state is State.ENDED:
             raise ProtocolError(CloseCode.ENDED, "ended", f"session {self.session_id} has ended")
+
+
+def _check_named_data(what: str, name: str, data: msgspec.Raw) -> None:
+    """Names are 1 to 100 characters; values are JSON (checked by the decoder) of at most 64 KiB."""
+    if not 1 <= len(name) <= m.MAX_NAME:
+        raise ProtocolError(
+            CloseCode.REJECTED, "badmessage", f"a {what} name is 1 to {m.MAX_NAME} characters"
+        )
+    if len(memoryview(data)) > m.MAX_MESSAGE_DATA:
+        raise ProtocolError(
+            CloseCode.REJECTED, "badmessage", f"a {what} value is at most {m.MAX_MESSAGE_DATA} bytes of JSON"
+        )

@@ -127,6 +127,8 @@ async def agent_endpoint(ws: WebSocket) -> None:
                 outbox.close(CloseCode.NORMAL, "left the session")
             elif isinstance(message, m.End):
                 await runtime.end(core, "agent")
+            elif isinstance(message, m.SessionMessage):
+                await runtime.run(core, core.agent_message(outbox.id, message))
             else:
                 raise ProtocolError(CloseCode.MALFORMED, "malformed", "already joined")
         await outbox.done.wait()

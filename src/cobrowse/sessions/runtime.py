@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
+import msgspec
+
 from ..broker import Broker, Kind, channel_for, pack
 from ..config import Config
 from ..protocol import actions as a
@@ -193,7 +195,8 @@ class SessionRuntime:
             CloseCode.NOT_FOUND, "notfound", f"session {msg.session} is not live on this server"
         )
 
-    def started_message(self, core: SessionCore, resumed: bool) -> m.Started | m.Resumed:
+    async def started_message(self, core: SessionCore, resumed: bool) -> m.Started | m.Resumed:
+        """The answer to ``start`` / ``resume``: where to continue, the group's masking rules and user state."""
         cls = m.Resumed if resumed else m.Started
         return cls(
             session=core.session_id,
@@ -202,7 +205,20 @@ class SessionRuntime:
             token=self.token(core.session_id),
             epoch=core.epoch,
             seq=core.seq,
+            masking=await self.masking_config(core.group_id),
+            userstate=dict(core.userstate),
         )
+
+    async def masking_config(self, group_id: int) -> m.MaskingConfig:
+        group = await self.store.get_group(group_id)
+        raw = group.settings.get("masking") if group else None
+        if not raw:
+            return m.MaskingConfig()
+        try:
+            return msgspec.convert(raw, m.MaskingConfig)
+        except msgspec.ValidationError:
+            log.error("group %s has invalid masking settings; masking every page", group_id)
+            return m.MaskingConfig(pages=m.MaskingPages(allow=["-invalid-group-settings-"]))
 
     def token(self, session_id: int) -> str:
         return resume_token(self.config.secret_key, session_id)
@@ -223,9 +239,10 @@ class SessionRuntime:
                 await self.broker.publish(agents_channel(sid), pack(Kind.EVENTS, seq, frame))
                 if keep:
                     await self.broker.log_append(sid, seq, frame, reset=snapshot)
-            case a.Publish(message=message, to_visitor=to_visitor):
+            case a.Publish(message=message, to_visitor=to_visitor, to_agents=to_agents):
                 frame = encode(message)
-                await self.broker.publish(agents_channel(sid), pack(Kind.ALL, 0, frame))
+                if to_agents:
+                    await self.broker.publish(agents_channel(sid), pack(Kind.ALL, 0, frame))
                 if to_visitor:
                     await self.broker.publish(visitor_channel(sid), pack(Kind.ALL, 0, frame))
             case a.SendTo(conn=conn_id, message=message):

@@ -33,10 +33,10 @@ async def visitor_endpoint(ws: WebSocket) -> None:
         hello = decode_visitor(await receive_hello(ws))
         if isinstance(hello, m.Start):
             core = await runtime.start_session(hello)
-            greeting = runtime.started_message(core, resumed=False)
+            greeting = await runtime.started_message(core, resumed=False)
         elif isinstance(hello, m.Resume):
             core = await runtime.resume_session(hello)
-            greeting = runtime.started_message(core, resumed=True)
+            greeting = await runtime.started_message(core, resumed=True)
         else:
             raise ProtocolError(CloseCode.MALFORMED, "malformed", "the first message must be start or resume")
         subscription = await runtime.broker.subscribe(visitor_channel(core.session_id), VISITOR_QUEUE)
@@ -55,6 +55,12 @@ async def visitor_endpoint(ws: WebSocket) -> None:
                 await runtime.run(core, core.visitor_page(outbox.id, m.PageInfo(message.url, message.title)))
             elif isinstance(message, m.Stop):
                 await runtime.end(core, "visitor")
+            elif isinstance(message, m.SessionMessage):
+                await runtime.run(core, core.visitor_message(outbox.id, message))
+            elif isinstance(message, m.UserState):
+                await runtime.run(core, core.visitor_user_state(outbox.id, message))
+            elif isinstance(message, m.Pause):
+                await runtime.run(core, core.visitor_pause(outbox.id, message))
             else:
                 raise ProtocolError(
                     CloseCode.MALFORMED,
