@@ -399,3 +399,26 @@ def test_installed_script_and_python_m(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 0 and [g["id"] for g in json.loads(done.stdout)] == [1]
+
+
+def test_group_masking_shows_sets_and_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--data-dir", str(tmp_path)]
+    assert main([*base, "group", "create", "--name", "Bank", "--id", "3"]) == 0
+    assert main([*base, "group", "masking", "--id", "3", "--selector", "#card", "--deny", "*/account/*"]) == 0
+    capsys.readouterr()
+    assert main([*base, "group", "masking", "--id", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "selectors": ["#card"],
+        "pages": {"allow": [], "deny": ["*/account/*"]},
+    }
+    assert (
+        main([*base, "group", "masking", "--id", "3", "--allow", "https://bank.example/*"]) == 0
+    )  # keeps the rest
+    capsys.readouterr()
+    assert main([*base, "group", "masking", "--id", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["selectors"] == ["#card"]
+    assert main([*base, "group", "masking", "--id", "3", "--selector", "a{b}"]) == 2
+    assert "no braces" in capsys.readouterr().err
+    assert main([*base, "group", "masking", "--id", "99"]) == 2
+    assert main([*base, "group", "masking", "--id", "3", "--clear", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"selectors": [], "pages": {"allow": [], "deny": []}}

@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
 
 from . import __version__
+from .api.groups import router as groups_router
 from .api.v1 import router as api_router
 from .auth import COOKIE_NAME
 from .broker import create_broker
@@ -75,6 +76,7 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
     )
     app.state.config = config
     app.include_router(api_router)
+    app.include_router(groups_router)
 
     @app.get("/api/v1/docs", include_in_schema=False)
     async def api_docs() -> HTMLResponse:

@@ -19,9 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+import msgspec
 from sqlalchemy.exc import SQLAlchemyError
 
 from .config import Config, load_config
+from .protocol.masking import parse_masking_config
 from .store import Store
 from .store.migrate import head_revision
 
@@ -81,6 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--id", type=int, help="numeric group id (data-groupid); default: next free id")
     create.add_argument("--json", action="store_true", help="print the group as JSON")
     leaf(group, "list", "list groups", _group_list).add_argument("--json", action="store_true")
+    masking = leaf(
+        group,
+        "masking",
+        "show or set a group's masking rules (each option given replaces that list)",
+        _group_masking,
+    )
+    masking.add_argument("--id", type=int, required=True, help="group id")
+    masking.add_argument("--selector", action="append", metavar="CSS", help="masked element selector (repeat)")
+    masking.add_argument("--allow", action="append", metavar="GLOB", help="URL pattern of unmasked pages (repeat)")
+    masking.add_argument("--deny", action="append", metavar="GLOB", help="URL pattern of masked pages (repeat)")
+    masking.add_argument("--clear", action="store_true", help="start from no rules")
+    masking.add_argument("--json", action="store_true", help="print the rules as JSON")
 
     agent = commands.add_parser("agent", help="agent accounts").add_subparsers(
         dest="agent_command", metavar="COMMAND", required=True, parser_class=_Parser
@@ -243,6 +257,43 @@ def _group_list(args: argparse.Namespace, config: Config) -> int:
         _print_json(groups)
     else:
         _print_table(["ID", "NAME", "CREATED"], [(g.id, g.name, _when(g.created_at)) for g in groups])
+    return 0
+
+
+def _group_masking(args: argparse.Namespace, config: Config) -> int:
+    changing = args.clear or any(x is not None for x in (args.selector, args.allow, args.deny))
+
+    async def action(store: Store) -> dict[str, Any]:
+        group = await store.get_group(args.id)
+        if group is None:
+            raise UsageError(f"no group with id {args.id}")
+        current: dict[str, Any] = {} if args.clear else dict(group.settings.get("masking") or {})
+        if not changing:
+            return current
+        pages = dict(current.get("pages") or {})
+        if args.allow is not None:
+            pages["allow"] = args.allow
+        if args.deny is not None:
+            pages["deny"] = args.deny
+        if args.selector is not None:
+            current["selectors"] = args.selector
+        current["pages"] = pages
+        try:
+            rules = msgspec.to_builtins(parse_masking_config(current))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        await store.set_group_settings(args.id, {**group.settings, "masking": rules})
+        return dict(rules)
+
+    rules = _run(config, action)
+    if args.json:
+        print(json.dumps(rules, indent=2))
+    else:
+        pages = rules.get("pages") or {}
+        print(f"group {args.id} masking rules{' (updated)' if changing else ''}:")
+        print(f"  masked elements: {', '.join(rules.get('selectors') or []) or '(none)'}")
+        print(f"  masked pages:    {', '.join(pages.get('deny') or []) or '(none)'}")
+        print(f"  unmasked pages:  {', '.join(pages.get('allow') or []) or '(all not masked)'}")
     return 0
 
 

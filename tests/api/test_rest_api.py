@@ -14,10 +14,14 @@ from support.live_server import LiveServer
 
 
 @contextlib.contextmanager
-def client(server: LiveServer, login: tuple[str, str] | None = ("demo", "demo-password")) -> Iterator[httpx.Client]:
+def client(
+    server: LiveServer, login: tuple[str, str] | None = ("demo", "demo-password")
+) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, follow_redirects=False) as c:
         if login:
-            assert c.post("/agent/login", data={"username": login[0], "password": login[1]}).status_code == 303
+            assert (
+                c.post("/agent/login", data={"username": login[0], "password": login[1]}).status_code == 303
+            )
         yield c
 
 
@@ -31,9 +35,12 @@ def test_health_and_openapi_docs(live_server: LiveServer) -> None:
     with client(live_server, login=None) as c:
         assert c.get("/api/v1/health").json()["status"] == "ok"
         spec = c.get("/api/v1/openapi.json").json()
-        assert {"/api/v1/health", "/api/v1/me", "/api/v1/sessions", "/api/v1/sessions/{session_id}/end"} <= set(
-            spec["paths"]
-        )
+        assert {
+            "/api/v1/health",
+            "/api/v1/me",
+            "/api/v1/sessions",
+            "/api/v1/sessions/{session_id}/end",
+        } <= set(spec["paths"])
         docs = c.get("/api/v1/docs")
         assert docs.status_code == 200 and "/static/swagger/swagger-ui-bundle.js" in docs.text
         assert c.get("/static/swagger/swagger-ui-bundle.js").status_code == 200  # no CDN needed
@@ -67,7 +74,9 @@ def test_sessions_listing_detail_and_end(live_server: LiveServer) -> None:
             with client(live_server, ("other", "other-password")) as outsider:
                 assert outsider.get(f"/api/v1/sessions/{session_id}").status_code == 404
                 assert outsider.post(f"/api/v1/sessions/{session_id}/end").status_code == 404
-            cross_site = c.post(f"/api/v1/sessions/{session_id}/end", headers={"Origin": "http://evil.example"})
+            cross_site = c.post(
+                f"/api/v1/sessions/{session_id}/end", headers={"Origin": "http://evil.example"}
+            )
             assert cross_site.status_code == 403
             assert c.post(f"/api/v1/sessions/{session_id}/end").status_code == 204
             ended = json.loads(await asyncio.wait_for(visitor.recv(), 5))  # type: ignore[attr-defined]
@@ -80,3 +89,26 @@ def test_sessions_listing_detail_and_end(live_server: LiveServer) -> None:
             assert c.get("/api/v1/sessions?limit=0").status_code == 422
 
     asyncio.run(scenario())
+
+
+def test_group_masking_rules_are_read_by_members_and_set_by_admins(live_server: LiveServer) -> None:
+    rules = {"selectors": [".secret", "#ssn"], "pages": {"allow": ["https://shop.example/*"], "deny": []}}
+    with client(live_server) as admin:
+        assert [g["id"] for g in admin.get("/api/v1/groups").json()] == [1]
+        put = admin.put("/api/v1/groups/1/masking", json=rules)
+        assert put.status_code == 200 and put.json() == rules
+        assert admin.get("/api/v1/groups/1/masking").json() == rules
+        bad = admin.put("/api/v1/groups/1/masking", json={"selectors": ["a{b}"]})
+        assert bad.status_code == 422 and "no braces" in bad.json()["detail"]
+        assert admin.put("/api/v1/groups/1/masking", json={"selectors": "x"}).status_code == 422
+        cross = admin.put("/api/v1/groups/1/masking", json=rules, headers={"Origin": "http://evil.example"})
+        assert cross.status_code == 403
+        assert admin.get("/api/v1/groups/2/masking").status_code == 404  # not a group of theirs
+        admin.put("/api/v1/groups/1/masking", json={})
+    with client(live_server, ("other", "other-password")) as member:
+        assert member.get("/api/v1/groups/2/masking").json() == {
+            "selectors": [],
+            "pages": {"allow": [], "deny": []},
+        }
+        refused = member.put("/api/v1/groups/2/masking", json=rules)
+        assert refused.status_code == 403 and "administrator" in refused.json()["detail"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from cobrowse.protocol import actions as a
@@ -143,3 +144,57 @@ def test_late_join_with_incomplete_log_asks_for_snapshot() -> None:
     c.snapshot_requested = False  # as if the request was lost
     out = c.agent_joined("a1", 1, entry())
     assert a.SendTo("v1", m.SnapshotRequest()) in out
+
+
+def test_session_messages_go_to_the_other_side_only() -> None:
+    c = core()
+    c.visitor_connected("v1")
+    c.agent_joined("a1", 10, entry())
+    msg = m.SessionMessage(name="greet", data=msgspec.Raw(b'{"hi":1}'))
+    assert c.visitor_message("v1", msg) == [a.Publish(msg, to_visitor=False)]
+    assert c.agent_message("a1", msg) == [a.Publish(msg, to_visitor=True, to_agents=False)]
+    assert c.agent_message("not-seated", msg) == []
+    assert c.visitor_message("old-page", msg) == []
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        m.SessionMessage(name="", data=msgspec.Raw(b"1")),
+        m.SessionMessage(name="n" * 101, data=msgspec.Raw(b"1")),
+        m.SessionMessage(name="big", data=msgspec.Raw(b'"' + b"x" * (64 * 1024) + b'"')),
+    ],
+)
+def test_bad_session_messages_are_refused(msg: m.SessionMessage) -> None:
+    c = core()
+    c.visitor_connected("v1")
+    with pytest.raises(ProtocolError) as err:
+        c.visitor_message("v1", msg)
+    assert err.value.code == "badmessage" and err.value.close_code == CloseCode.REJECTED
+
+
+def test_user_state_is_kept_and_bounded() -> None:
+    c = core()
+    c.visitor_connected("v1")
+    c.visitor_user_state("v1", m.UserState(name="cart", data=msgspec.Raw(b"[1,2]")))
+    c.visitor_user_state("v1", m.UserState(name="cart", data=msgspec.Raw(b"[3]")))
+    assert bytes(c.userstate["cart"]) == b"[3]"
+    for i in range(99):
+        c.visitor_user_state("v1", m.UserState(name=f"k{i}", data=msgspec.Raw(b"1")))
+    with pytest.raises(ProtocolError) as err:
+        c.visitor_user_state("v1", m.UserState(name="one-too-many", data=msgspec.Raw(b"1")))
+    assert err.value.code == "badstate"
+    c.visitor_user_state("v1", m.UserState(name="cart", data=msgspec.Raw(b"[]")))  # replacing is fine
+
+
+def test_pause_is_shown_to_late_joiners_and_lasts_one_page() -> None:
+    c = core()
+    c.visitor_connected("v1")
+    out = c.visitor_pause("v1", m.Pause(pause=True, message="<b>Paused</b>"))
+    assert out == [a.Publish(m.Pause(pause=True, message="<b>Paused</b>"), to_visitor=False)]
+    assert c.joined_message().pause == m.PauseState(pause=True, message="<b>Paused</b>")
+    next_page = c.visitor_connected("v2")
+    assert a.Publish(m.Pause(pause=False), to_visitor=False) in next_page
+    assert c.joined_message().pause == m.PauseState()
+    with pytest.raises(ProtocolError):
+        c.visitor_pause("v2", m.Pause(pause=True, message="x" * (16 * 1024 + 1)))

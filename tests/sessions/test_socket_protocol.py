@@ -245,3 +245,71 @@ def test_visitor_script_is_loadable_cross_origin(live_server: LiveServer) -> Non
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
     assert "javascript" in response.headers["content-type"]
+
+
+async def test_session_messages_user_state_and_pause(live_server: LiveServer) -> None:
+    cookie = live_server.login()
+    visitor, started = await start_visitor(live_server, "msgs-1")
+    assert started["userstate"] == {} and started["masking"] == {
+        "selectors": [],
+        "pages": {"allow": [], "deny": []},
+    }
+    agent, _ = await join_agent(live_server, "msgs-1", cookie)
+    await send(visitor, t="message", name="greet", data={"text": "hello", "n": [1, 2]})
+    assert await recv_type(agent, "message") == {
+        "t": "message",
+        "v": V,
+        "name": "greet",
+        "data": {"text": "hello", "n": [1, 2]},
+    }
+    await send(agent, t="message", name="reply", data="hi there")
+    assert await recv_type(visitor, "message") == {
+        "t": "message",
+        "v": V,
+        "name": "reply",
+        "data": "hi there",
+    }
+
+    await send(visitor, t="userstate", name="cart", data={"items": 3})
+    await send(visitor, t="pause", pause=True, message="<b>One moment</b>")
+    assert await recv_type(agent, "pause") == {
+        "t": "pause",
+        "v": V,
+        "pause": True,
+        "message": "<b>One moment</b>",
+    }
+    late, joined = await join_agent(live_server, "msgs-1", cookie)
+    assert joined["pause"] == {"pause": True, "message": "<b>One moment</b>"}
+
+    await visitor.close()  # navigation: the next page gets the user state, and the pause ends
+    page2 = await connect(live_server.ws + "/ws/visitor")
+    await send(
+        page2,
+        t="resume",
+        session=started["session"],
+        token=started["token"],
+        page={"url": "/2", "title": "2"},
+    )
+    resumed = await recv(page2)
+    assert resumed["userstate"] == {"cart": {"items": 3}}
+    assert await recv_type(agent, "pause") == {"t": "pause", "v": V, "pause": False, "message": None}
+
+    await send(page2, t="message", name="", data=1)
+    assert (await recv_type(page2, "error"))["code"] == "badmessage"
+    assert await closed_with(page2) == 4003
+    for ws in (agent, late):
+        await ws.close()
+
+
+async def test_group_masking_rules_reach_the_visitor(live_server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as c:
+        login = await c.post("/agent/login", data={"username": "demo", "password": "demo-password"})
+        assert login.status_code == 303
+        rules = {"selectors": ["#card"], "pages": {"allow": [], "deny": ["*/account/*"]}}
+        assert (await c.put("/api/v1/groups/1/masking", json=rules)).json() == rules
+        try:
+            visitor, started = await start_visitor(live_server, "masking-config")
+            assert started["masking"] == rules
+            await visitor.close()
+        finally:
+            await c.put("/api/v1/groups/1/masking", json={})

@@ -180,7 +180,12 @@ class Store:
         if agent is None:
             try:
                 agent = await self.create_agent(
-                    DEMO_USERNAME, DEMO_PASSWORD, name="Demo Agent", title="Support", groups=[DEMO_GROUP_ID]
+                    DEMO_USERNAME,
+                    DEMO_PASSWORD,
+                    name="Demo Agent",
+                    title="Support",
+                    groups=[DEMO_GROUP_ID],
+                    is_admin=True,  # so that the demo can show group settings such as masking
                 )
             except ValueError:
                 agent = await self.get_agent_by_username(DEMO_USERNAME)
