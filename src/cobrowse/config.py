@@ -37,7 +37,7 @@ class Config:
     #: Largest WebSocket frame accepted (a full snapshot of a heavy page is a few MB).
     max_message_bytes: int = 16 * 1024 * 1024
     #: Bound of the per-session event log kept for late joiners (snapshot + events after it).
-    log_max_bytes: int = 32 * 1024 * 1024
+    log_max_bytes: int = 8 * 1024 * 1024
     #: Frames an agent connection may have queued before it is resynchronised from the log.
     agent_queue_frames: int = 512
     #: How long a session waits for its visitor to come back (page load, network drop) before it ends.

@@ -54,7 +54,7 @@ class SessionCore:
     #: How long the session waits for a disconnected visitor before it ends.
     grace: float = 120.0
     #: Soft bound of the late-join log: past it the visitor is asked for a fresh snapshot.
-    log_max_bytes: int = 32 * 1024 * 1024
+    log_max_bytes: int = 8 * 1024 * 1024
 
     state: State = State.STARTING
     epoch: int = 0
