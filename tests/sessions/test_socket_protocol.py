@@ -313,3 +313,25 @@ async def test_group_masking_rules_reach_the_visitor(live_server: LiveServer) ->
             await visitor.close()
         finally:
             await c.put("/api/v1/groups/1/masking", json={})
+
+
+async def test_log_past_its_bound_asks_for_a_snapshot_instead_of_sending_a_gap(
+    live_server: LiveServer,
+) -> None:
+    cookie = live_server.login()
+    visitor, _ = await start_visitor(live_server, "big-log")
+    await visitor.send(events_frame(1, 1, True, [{"type": 2, "timestamp": 1}]))
+    chunk = "x" * (live_server.config.max_message_bytes - 200)
+    frames = 2 * live_server.config.log_max_bytes // len(chunk) + 2
+    for seq in range(2, 2 + frames):  # past twice the bound: the log stops growing
+        await visitor.send(events_frame(seq, 1, False, [{"type": 3, "timestamp": seq, "pad": chunk}]))
+    assert (await recv_type(visitor, "snapshot_request", timeout=20))["t"] == "snapshot_request"
+    late, joined = await join_agent(live_server, "big-log", cookie)
+    assert joined["t"] == "joined"
+    with pytest.raises(TimeoutError):  # no partial log with a hole in it
+        await recv_type(late, "events", timeout=0.5)
+    await visitor.send(events_frame(2 + frames, 2, True, [{"type": 2, "timestamp": 9}]))
+    healed = await recv_type(late, "events")
+    assert healed["snapshot"] is True and healed["epoch"] == 2
+    await visitor.close()
+    await late.close()

@@ -38,6 +38,13 @@ class AgentStream:
     async def resync(self, first: bytes | None = None) -> None:
         """Replace whatever is queued with the log: the last snapshot and every frame after it
         (after ``first``, the ``joined`` message when the agent has just joined)."""
+        if not self.core.log_complete:
+            # the log lost frames past its bound: sending it would only show a gap; the fresh snapshot the
+            # core asks for below brings this agent up to date (the console waits for a snapshot frame)
+            self.outbox.replace([first] if first else [])
+            self.last_seq = self.core.seq
+            await self.runtime.run(self.core, self.core.resync_needed())
+            return
         entries = await self.runtime.broker.log_read(self.core.session_id)
         self.outbox.replace(([first] if first else []) + [frame for _, frame in entries])
         self.last_seq = entries[-1][0] if entries else self.last_seq
