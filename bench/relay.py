@@ -240,8 +240,13 @@ async def main_async(args: argparse.Namespace) -> None:
     results: dict[str, list[dict[str, float]]] = {"bare": [], "cobrowse": []}
     try:
         for run in range(args.runs):  # interleaved, so drift in the machine's load hits both alike
-            results["bare"].append(await measure("bare", bare_url, bare.pid, args, cookie, run))
-            results["cobrowse"].append(await measure("cobrowse", url, server.pid, args, cookie, run))
+            if args.only in (None, "bare"):
+                results["bare"].append(await measure("bare", bare_url, bare.pid, args, cookie, run))
+            if args.only in (None, "cobrowse"):
+                results["cobrowse"].append(await measure("cobrowse", url, server.pid, args, cookie, run))
+        if args.only:
+            print(results)
+            return
     finally:
         for proc in (server, bare):
             proc.terminate()
