@@ -18,7 +18,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, WebSocketRoute
 
 from . import __version__
+from .api.agents import router as agents_router
+from .api.group_admin import router as group_admin_router
 from .api.groups import router as groups_router
+from .api.tokens import router as tokens_router
 from .api.v1 import router as api_router
 from .auth import COOKIE_NAME
 from .broker import create_broker
@@ -29,6 +32,7 @@ from .sessions.runtime import SessionRuntime
 from .sessions.visitor_endpoint import visitor_endpoint
 from .static_files import PublicStaticFiles
 from .store import Store
+from .throttle import LoginThrottle
 
 log = logging.getLogger("cobrowse")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -75,8 +79,12 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.config = config
+    app.state.login_throttle = LoginThrottle()
     app.include_router(api_router)
     app.include_router(groups_router)
+    app.include_router(group_admin_router)
+    app.include_router(agents_router)
+    app.include_router(tokens_router)
 
     @app.get("/api/v1/docs", include_in_schema=False)
     async def api_docs() -> HTMLResponse:

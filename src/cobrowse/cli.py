@@ -126,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     passwd = leaf(agent, "passwd", "set an agent's password", _agent_passwd)
     passwd.add_argument("--username", required=True)
     passwd.add_argument("--password", help="the new password (else read from stdin or prompted)")
+
+    from .cli_accounts import register  # tokens, permissions, group settings (it builds on this module)
+
+    register(commands, group, agent, leaf)
     return parser
 
 

@@ -14,7 +14,16 @@ from cobrowse.store import Store
 from cobrowse.store.migrate import alembic_config, head_revision
 from cobrowse.store.models import Base
 
-TABLES = {"groups", "agents", "agent_groups", "sessions", "participants"}
+TABLES = {
+    "groups",
+    "agents",
+    "agent_groups",
+    "sessions",
+    "participants",
+    "api_tokens",
+    "used_login_keys",
+    "audit_log",
+}
 
 
 async def _tables(store: Store) -> set[str]:
@@ -30,7 +39,7 @@ async def test_empty_database_has_no_revision(empty_store: Store) -> None:
 
 async def test_upgrade_from_empty_database_creates_the_schema(empty_store: Store) -> None:
     await empty_store.upgrade()
-    assert head_revision() == "0001"
+    assert head_revision() == "0002"
     assert await empty_store.current_revision() == head_revision()
     assert await _tables(empty_store) == TABLES
 
@@ -63,7 +72,17 @@ async def test_downgrade_to_empty_and_up_again(store: Store) -> None:
 
 
 COLUMNS = {
-    "groups": {"id", "name", "settings", "created_at"},
+    "groups": {
+        "id",
+        "name",
+        "settings",
+        "created_at",
+        "allowed_origins",
+        "allow_mixed_roles",
+        "max_live_sessions",
+        "trusted_domains",
+        "sso_secret",
+    },
     "agents": {
         "id",
         "username",
@@ -75,6 +94,7 @@ COLUMNS = {
         "partneruserid",
         "is_admin",
         "created_at",
+        "permissions",
     },
     "agent_groups": {"agent_id", "group_id"},
     "sessions": {
@@ -101,6 +121,20 @@ COLUMNS = {
         "joined_at",
         "left_at",
     },
+    # credentials: only a token's hash and prefix; a used login key's digest until it expires
+    "api_tokens": {
+        "id",
+        "agent_id",
+        "name",
+        "prefix",
+        "token_hash",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    },
+    "used_login_keys": {"digest", "expires_at"},
+    # who did what and when; details hold reasons and settings, never page content
+    "audit_log": {"id", "at", "agent_id", "actor", "action", "group_id", "session_id", "details"},
 }
 
 
@@ -133,6 +167,38 @@ async def test_alembic_can_run_from_a_url_outside_an_event_loop(tmp_path: Path) 
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
     store = await Store.open(url)
     try:
-        assert await store.current_revision() == "0001"
+        assert await store.current_revision() == "0002"
     finally:
         await store.close()
+
+
+async def test_upgrade_from_0001_keeps_agents_working_with_default_permissions(empty_store: Store) -> None:
+    """A database of the first release: its agents get every permission but admin, its groups the defaults."""
+
+    def to_0001(connection: Connection) -> None:
+        command.upgrade(alembic_config(connection=connection), "0001")
+
+    async with empty_store.engine.begin() as connection:
+        await connection.run_sync(to_0001)
+        await connection.execute(
+            text("INSERT INTO groups (id, name, settings, created_at) VALUES (1, 'G', '{}', '2026-01-01')")
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO agents (id, username, password_hash, name, title, is_admin, created_at) "
+                "VALUES (1, 'old', 'x', 'Old', '', TRUE, '2026-01-01')"
+            )
+        )
+        await connection.execute(text("INSERT INTO agent_groups (agent_id, group_id) VALUES (1, 1)"))
+    await empty_store.upgrade()
+    agent = await empty_store.get_agent(1)
+    assert agent is not None
+    assert agent.permissions == ("view", "remote_control", "video", "documents", "invite_guests", "admin")
+    group = await empty_store.get_group(1)
+    assert group is not None
+    assert (group.allowed_origins, group.allow_mixed_roles, group.max_live_sessions, group.sso_enabled) == (
+        (),
+        False,
+        None,
+        False,
+    )

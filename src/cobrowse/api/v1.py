@@ -1,7 +1,9 @@
 """REST API ``/api/v1``: sessions and the caller's identity, for the console and partner systems.
 
-Authenticated by the console login cookie for now (API tokens come with agent management). Every route
-returns JSON; errors are ``{"detail": "..."}`` with a 4xx status that says what was refused and why.
+Authenticated by an API token (``Authorization: Bearer ...``) or the console login cookie; with the cookie,
+a request that changes state must come from the server's own origin (``csrf_guard``, on every router).
+Every action is checked by :mod:`cobrowse.permissions`. Every route returns JSON; errors are
+``{"detail": "..."}`` with a 4xx status that says what was refused and why.
 """
 
 from __future__ import annotations
@@ -12,12 +14,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
-from ..auth import current_agent, same_origin
+from ..auth import csrf_safe, current_agent
+from ..permissions import Action, check
 from ..sessions.runtime import SessionRuntime
 from ..store import Store
 from ..store.records import Agent, SessionRecord
 
-router = APIRouter(prefix="/api/v1")
+
+async def csrf_guard(request: Request) -> None:
+    """Refuse a state-changing request from another site riding the console cookie."""
+    if not csrf_safe(request, request.method):
+        raise HTTPException(403, "cross-site request refused: send it from the console or with an API token")
+
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_guard)])
 
 
 class Health(BaseModel):
@@ -32,6 +42,9 @@ class AgentOut(BaseModel):
     title: str
     agentrole: str | None
     groups: list[int]
+    partnerid: str | None = None
+    partneruserid: str | None = None
+    permissions: list[str] = []
 
 
 class VisitorOut(BaseModel):
@@ -65,8 +78,29 @@ class SessionOut(BaseModel):
 async def require_agent(request: Request) -> Agent:
     agent = await current_agent(request)
     if agent is None:
-        raise HTTPException(401, "log in to the agent console first")
+        raise HTTPException(401, "log in to the agent console first, or send a valid API token")
     return agent
+
+
+def permit(agent: Agent, action: Action, group_id: int | None = None) -> None:
+    """Raise the HTTP error of :func:`cobrowse.permissions.check` if ``agent`` may not do ``action``."""
+    refusal = check(agent, action, group_id)
+    if refusal is not None:
+        raise HTTPException(refusal.status, refusal.msg)
+
+
+def agent_out(agent: Agent) -> AgentOut:
+    return AgentOut(
+        id=agent.id,
+        username=agent.username,
+        name=agent.name,
+        title=agent.title,
+        agentrole=agent.agentrole,
+        groups=list(agent.group_ids),
+        partnerid=agent.partnerid,
+        partneruserid=agent.partneruserid,
+        permissions=list(agent.permissions),
+    )
 
 
 def store_of(request: Request) -> Store:
@@ -106,32 +140,55 @@ async def health(runtime: RuntimeDep) -> Health:
 
 @router.get("/me", summary="The logged-in agent")
 async def me(agent: AgentDep) -> AgentOut:
-    return AgentOut(
-        id=agent.id,
-        username=agent.username,
-        name=agent.name,
-        title=agent.title,
-        agentrole=agent.agentrole,
-        groups=list(agent.group_ids),
-    )
+    return agent_out(agent)
 
 
-@router.get("/sessions", summary="Sessions of the agent's groups, newest first")
+@router.get("/sessions", summary="Sessions of the agent's groups, newest first (history with filters)")
 async def list_sessions(
     agent: AgentDep,
     store: StoreDep,
     runtime: RuntimeDep,
     live: Annotated[bool, Query(description="only sessions that have not ended")] = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    group: Annotated[int | None, Query(description="only this group (one of yours)")] = None,
+    key: Annotated[str | None, Query(description="only sessions with this key")] = None,
+    agent_username: Annotated[
+        str | None, Query(alias="agent", description="only sessions this agent (username) joined")
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(alias="from", description="started at or after (ISO 8601)")
+    ] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="started before (ISO 8601)")] = None,
 ) -> list[SessionOut]:
-    records = await store.list_sessions(list(agent.group_ids), live_only=live, limit=limit)
+    permit(agent, Action.WATCH, group)
+    for name, value in (("from", since), ("to", until)):
+        if value is not None and value.tzinfo is None:
+            raise HTTPException(422, f"'{name}' needs a timezone, e.g. 2026-01-02T03:04:05Z")
+    agent_id = None
+    if agent_username is not None:
+        joined_by = await store.get_agent_by_username(agent_username)
+        if joined_by is None:
+            return []
+        agent_id = joined_by.id
+    records = await store.search_sessions(
+        [group] if group is not None else list(agent.group_ids),
+        live_only=live,
+        key=key,
+        agent_id=agent_id,
+        since=since,
+        until=until,
+        limit=limit,
+    )
     return [session_out(r, runtime) for r in records]
 
 
-async def _session_for(agent: Agent, store: Store, session_id: int) -> SessionRecord:
+async def _session_for(
+    agent: Agent, store: Store, session_id: int, action: Action = Action.WATCH
+) -> SessionRecord:
     record = await store.get_session(session_id)
     if record is None or record.group_id not in agent.group_ids:
         raise HTTPException(404, f"no session {session_id} in your groups")
+    permit(agent, action, record.group_id)
     return record
 
 
@@ -152,11 +209,14 @@ async def get_session(session_id: int, agent: AgentDep, store: StoreDep, runtime
 async def end_session(
     session_id: int, request: Request, agent: AgentDep, store: StoreDep, runtime: RuntimeDep
 ) -> Response:
-    if not same_origin(request):
+    if not csrf_safe(request, request.method):
         raise HTTPException(403, "cross-site request refused")
-    await _session_for(agent, store, session_id)
+    record = await _session_for(agent, store, session_id, Action.END)
     core = runtime.get(session_id)
     if core is None:
         raise HTTPException(409, f"session {session_id} is not live")
+    await store.audit(
+        "session.end.request", agent_id=agent.id, group_id=record.group_id, session_id=session_id
+    )
     await runtime.end(core, "agent")
     return Response(status_code=204)

@@ -23,8 +23,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..auth import current_agent, same_origin
+from ..auth import client_address, current_agent, same_origin
 from ..store.records import Agent
+from ..throttle import LoginThrottle
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
@@ -54,6 +55,7 @@ _PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
 LOGIN_PATH = "/agent/login"
 CONSOLE_PATH = "/agent/"
 LOGIN_FAILED = "Wrong username or password."
+LOGIN_THROTTLED = "Too many failed sign-ins. Wait a few minutes, then try again."
 #: Longest username and password read from the form; longer input is a failed login, not an error page.
 _MAX_FIELD = 1024
 
@@ -124,11 +126,20 @@ async def login_submit(request: Request) -> Response:
     password = form.get("password")
     username = username.strip() if isinstance(username, str) else ""
     password = password if isinstance(password, str) else ""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = client_address(request)
+    wait = throttle.retry_after(username[:_MAX_FIELD], address)
+    if wait is not None:  # refused before the password is even looked at: guessing learns nothing
+        page = _login_page(request, error=LOGIN_THROTTLED, username=username[:_MAX_FIELD], status_code=429)
+        page.headers["Retry-After"] = str(wait)
+        return page
     agent: Agent | None = None
     if username and password and len(username) <= _MAX_FIELD and len(password) <= _MAX_FIELD:
         agent = await request.app.state.store.authenticate(username, password)
     if agent is None:
+        throttle.failed(username[:_MAX_FIELD], address)
         return _login_page(request, error=LOGIN_FAILED, username=username[:_MAX_FIELD], status_code=401)
+    throttle.succeeded(username)
     request.session.clear()
     request.session["agent_id"] = agent.id
     return RedirectResponse(local_path(request.query_params.get("next")), status_code=303)
@@ -160,11 +171,19 @@ async def stylesheet(request: Request) -> Response:
     )
 
 
+async def _sso_login(request: Request) -> Response:
+    """GET /agent/sso: sign in with a signed login key (console/sso.py)."""
+    from .sso import sso_login  # console/sso.py builds on this module
+
+    return await sso_login(request)
+
+
 def console_routes() -> list[BaseRoute]:
     """The console's routes, to be added to the server's app (which installs SessionMiddleware)."""
     return [
         Route(LOGIN_PATH, login_form, methods=["GET"]),
         Route(LOGIN_PATH, login_submit, methods=["POST"]),
+        Route("/agent/sso", _sso_login, methods=["GET"]),
         Route("/agent/logout", logout, methods=["POST"]),
         Route(CONSOLE_PATH, console_page, methods=["GET"]),
         Route("/agent/console.css", stylesheet, methods=["GET"]),

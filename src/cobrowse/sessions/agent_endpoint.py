@@ -1,5 +1,9 @@
 """``/ws/agent``: an agent console watching one session. Authenticated by the console login cookie.
 
+Joining needs the ``view`` permission in the session's group and passes the group's role policy
+(:func:`cobrowse.permissions.role_refusal`: ``accessdenied``, close 4403); ending and session messages are
+checked again, each time, against the agent's permissions as they are then.
+
 The agent gets ``joined``, then the late-join log (last snapshot and what followed) from the broker, then
 the live channel. It subscribes before reading the log and skips events it already has by sequence number,
 so nothing falls between the two. A slow agent is resynchronised from the log instead of slowing anyone.
@@ -15,6 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..auth import current_agent, same_origin
 from ..broker import Kind, Overflow, Subscription, unpack
+from ..permissions import Action, check, role_refusal
 from ..protocol import messages as m
 from ..protocol.codec import CloseCode, ProtocolError, decode_agent, encode
 from ..protocol.session import SessionCore
@@ -76,6 +81,21 @@ class AgentStream:
                         return
 
 
+def _permit(agent: Agent | None, action: Action, group_id: int | None) -> Agent:
+    refusal = check(agent, action, group_id)
+    if refusal is not None or agent is None:
+        code = CloseCode.UNAUTHENTICATED if agent is None else CloseCode.FORBIDDEN
+        raise ProtocolError(
+            code, refusal.code if refusal else "unauthenticated", refusal.msg if refusal else ""
+        )
+    return agent
+
+
+async def _permit_now(runtime: SessionRuntime, agent: Agent, action: Action, group_id: int) -> Agent:
+    """Check ``action`` against the agent's permissions as they are now (they may change mid-session)."""
+    return _permit(await runtime.store.get_agent(agent.id), action, group_id)
+
+
 def entry_for(agent: Agent) -> m.AgentEntry:
     return m.AgentEntry(
         name=agent.name,
@@ -113,13 +133,27 @@ async def agent_endpoint(ws: WebSocket) -> None:
             raise ProtocolError(
                 CloseCode.FORBIDDEN, "forbidden", f"you are not an agent of group {join.group}"
             )
+        _permit(agent, Action.JOIN, join.group)
         groups = agent.group_ids if join.group is None else (join.group,)
         core = runtime.find(groups, join.key)
         if core is None:
             raise ProtocolError(CloseCode.NOT_FOUND, "notfound", f"no live session with key {join.key!r}")
+        group = await runtime.store.get_group(core.group_id)
         subscription = await runtime.broker.subscribe(
             agents_channel(core.session_id), runtime.config.agent_queue_frames
         )
+        # the role check and the seat are taken with no await between them: no one sits down meanwhile
+        seated = [seat.entry.agentrole for seat in core.seats.values() if seat.entry.role == "agent"]
+        refusal = role_refusal(agent.agentrole, seated, group.allow_mixed_roles if group else False)
+        if refusal is not None:
+            await runtime.store.audit(
+                "session.join.refused",
+                agent_id=agent.id,
+                group_id=core.group_id,
+                session_id=core.session_id,
+                details={"reason": refusal.msg},
+            )
+            raise ProtocolError(CloseCode.FORBIDDEN, refusal.code, refusal.msg)
         runtime.register(outbox)
         await runtime.run(core, core.agent_joined(outbox.id, agent.id, entry_for(agent)))
         outbox.start()
@@ -133,8 +167,13 @@ async def agent_endpoint(ws: WebSocket) -> None:
             elif isinstance(message, m.Leave):
                 outbox.close(CloseCode.NORMAL, "left the session")
             elif isinstance(message, m.End):
+                now = await _permit_now(runtime, agent, Action.END, core.group_id)
+                await runtime.store.audit(
+                    "session.end.request", agent_id=now.id, group_id=core.group_id, session_id=core.session_id
+                )
                 await runtime.end(core, "agent")
             elif isinstance(message, m.SessionMessage):
+                await _permit_now(runtime, agent, Action.MESSAGE, core.group_id)
                 await runtime.run(core, core.agent_message(outbox.id, message))
             else:
                 raise ProtocolError(CloseCode.MALFORMED, "malformed", "already joined")

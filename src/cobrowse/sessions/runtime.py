@@ -20,6 +20,7 @@ import msgspec
 
 from ..broker import Broker, Kind, channel_for, pack
 from ..config import Config
+from ..permissions import origin_allowed
 from ..protocol import actions as a
 from ..protocol import messages as m
 from ..protocol.codec import CloseCode, ProtocolError, encode
@@ -34,7 +35,7 @@ from ..protocol.rules import (
 )
 from ..protocol.session import SessionCore, State
 from ..store import Store
-from ..store.records import VisitorFields
+from ..store.records import Group, VisitorFields
 
 log = logging.getLogger("cobrowse.sessions")
 T = TypeVar("T")
@@ -50,6 +51,14 @@ class LocalConnection(Protocol):
 
     def close(self, code: int, reason: str) -> None:
         """Close after the queued frames."""
+
+
+def check_visitor_origin(group: Group | None, origin: str | None) -> None:
+    """Refuse (``origin``, 4403) a visitor page whose origin the group does not allow (empty list: any)."""
+    if group is not None and not origin_allowed(group.allowed_origins, origin):
+        raise ProtocolError(
+            CloseCode.FORBIDDEN, "origin", f"pages of {origin or 'no origin'} may not use group {group.id}"
+        )
 
 
 def agents_channel(session_id: int) -> str:
@@ -125,16 +134,25 @@ class SessionRuntime:
     def live_sessions(self) -> list[SessionCore]:
         return [live.core for live in self._by_id.values()]
 
-    async def start_session(self, msg: m.Start) -> SessionCore:
-        """Validate a visitor's ``start``, claim its key and create the session (row and state machine)."""
+    async def start_session(self, msg: m.Start, origin: str | None = None) -> SessionCore:
+        """Validate a visitor's ``start``, claim its key and create the session (row and state machine).
+
+        ``origin`` is the page's Origin header, checked against the group's allowed origins."""
         try:
             visitor = check_visitor(msg.visitor)
             if msg.key is not None and msg.key != m.RANDOM_KEY:
                 check_key(msg.key)
         except RuleError as exc:
             raise ProtocolError(CloseCode.REJECTED, exc.code, exc.msg) from None
-        if msg.group <= 0 or await self.store.get_group(msg.group) is None:
+        group = await self.store.get_group(msg.group) if msg.group > 0 else None
+        if group is None:
             raise ProtocolError(CloseCode.REJECTED, "badgroup", f"group {msg.group} does not exist")
+        check_visitor_origin(group, origin)
+        live = sum(1 for (group_id, _) in self._by_key if group_id == group.id)
+        if group.max_live_sessions is not None and live >= group.max_live_sessions:
+            raise ProtocolError(
+                CloseCode.OVERLOADED, "busy", f"group {group.id} has its most live sessions; try again later"
+            )
         holder = f"{self.node}:{uuid.uuid4().hex}"
         random = msg.key is None or msg.key == m.RANDOM_KEY
         if random:
@@ -178,14 +196,16 @@ class SessionRuntime:
                 return key
         raise ProtocolError(CloseCode.SERVICE, "service", "could not find a free random key")
 
-    async def resume_session(self, msg: m.Resume) -> SessionCore:
-        """Find the session a visitor's next page continues; refuse a bad token or an ended session."""
+    async def resume_session(self, msg: m.Resume, origin: str | None = None) -> SessionCore:
+        """Find the session a visitor's next page continues; refuse a bad token, an ended session, or a
+        page of an origin the group does not allow."""
         if not check_resume_token(self.config.secret_key, msg.session, msg.token):
             raise ProtocolError(
                 CloseCode.FORBIDDEN, "forbidden", "the resume token does not match the session"
             )
         core = self.get(msg.session)
         if core is not None and core.state is not State.ENDED:
+            check_visitor_origin(await self.store.get_group(core.group_id), origin)
             core.page = clean_page(msg.page)
             return core
         record = await self.store.get_session(msg.session)

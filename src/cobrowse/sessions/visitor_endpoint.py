@@ -31,11 +31,12 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     subscription: Subscription | None = None
     try:
         hello = decode_visitor(await receive_hello(ws))
+        origin = ws.headers.get("origin")
         if isinstance(hello, m.Start):
-            core = await runtime.start_session(hello)
+            core = await runtime.start_session(hello, origin)
             greeting = await runtime.started_message(core, resumed=False)
         elif isinstance(hello, m.Resume):
-            core = await runtime.resume_session(hello)
+            core = await runtime.resume_session(hello, origin)
             greeting = await runtime.started_message(core, resumed=True)
         else:
             raise ProtocolError(CloseCode.MALFORMED, "malformed", "the first message must be start or resume")

@@ -4,7 +4,16 @@ Use :class:`Store`; it hands out the plain records of :mod:`cobrowse.store.recor
 stored here.
 """
 
-from .records import Agent, Group, Participant, SessionRecord, VisitorFields
+from .records import Agent, ApiToken, AuditEntry, Group, Participant, SessionRecord, VisitorFields
 from .store import Store
 
-__all__ = ["Agent", "Group", "Participant", "SessionRecord", "Store", "VisitorFields"]
+__all__ = [
+    "Agent",
+    "ApiToken",
+    "AuditEntry",
+    "Group",
+    "Participant",
+    "SessionRecord",
+    "Store",
+    "VisitorFields",
+]

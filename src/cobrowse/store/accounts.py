@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cobrowse import passwords
+from cobrowse.permissions import check_permissions
 
 from . import convert, validate
-from .models import AgentRow, GroupRow, utcnow
+from .models import DEFAULT_PERMISSIONS, AgentRow, GroupRow, utcnow
 from .records import Agent, Group
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -87,9 +88,12 @@ async def create_agent(
     partnerid: str | None = None,
     partneruserid: str | None = None,
     is_admin: bool = False,
+    permissions: Sequence[str] | None = None,
 ) -> Agent:
     username = validate.username(username)
     validate.password(password)
+    granted = check_permissions(DEFAULT_PERMISSIONS if permissions is None else permissions)
+    is_admin = bool(is_admin) or "admin" in granted
     fields = {
         "name": validate.text("agent name", name, required=True),
         "title": validate.text("agent title", title),
@@ -107,7 +111,8 @@ async def create_agent(
             row = AgentRow(
                 username=username,
                 password_hash=password_hash,
-                is_admin=bool(is_admin),
+                is_admin=is_admin,
+                permissions=[p for p in granted if p != "admin"],
                 created_at=utcnow(),
                 groups=await _groups(db, groups),
                 **fields,

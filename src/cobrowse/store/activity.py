@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
-from . import convert, validate
+from . import audit, convert, validate
 from .accounts import Sessions
 from .models import AgentRow, GroupRow, ParticipantRow, SessionRow
 from .records import Participant, SessionRecord, VisitorFields
@@ -61,6 +61,15 @@ async def create_session(
                 joined_at=started_at,
             )
         )
+        audit.add(
+            db,
+            "session.start",
+            actor="visitor",
+            group_id=group_id,
+            session_id=row.id,
+            details={"key": key},
+            at=started_at,
+        )
     return convert.session(row)
 
 
@@ -79,10 +88,42 @@ async def end_session(sessions: Sessions, session_id: int, reason: str, ended_at
             if await db.get(SessionRow, session_id) is None:
                 raise ValueError(f"no session with id {session_id}")
             return False
+        row = await db.get(SessionRow, session_id)
+        still_in = list(
+            await db.scalars(
+                select(ParticipantRow).where(
+                    ParticipantRow.session_id == session_id,
+                    ParticipantRow.left_at.is_(None),
+                    ParticipantRow.agent_id.is_not(None),
+                )
+            )
+        )
+        for participant in still_in:  # agents leave with the end: audited like any leave
+            agent = await db.get(AgentRow, participant.agent_id)
+            audit.add(
+                db,
+                "session.leave",
+                agent=agent,
+                actor=None if agent else "agent",
+                group_id=row.group_id if row else None,
+                session_id=session_id,
+                details={"reason": "ended"},
+                at=ended_at,
+            )
         await db.execute(
             update(ParticipantRow)
             .where(ParticipantRow.session_id == session_id, ParticipantRow.left_at.is_(None))
             .values(left_at=ended_at)
+            .execution_options(synchronize_session=False)
+        )
+        audit.add(
+            db,
+            "session.end",
+            actor=reason,
+            group_id=row.group_id if row else None,
+            session_id=session_id,
+            details={"reason": reason},
+            at=ended_at,
         )
     return True
 
@@ -161,6 +202,15 @@ async def record_agent_join(
             session_id=session_id, role="agent", agent_id=agent_id, name=agent.name, joined_at=joined_at
         )
         db.add(row)
+        audit.add(
+            db,
+            "session.join",
+            agent=agent,
+            group_id=session.group_id,
+            session_id=session_id,
+            details={"agentrole": agent.agentrole},
+            at=joined_at,
+        )
     return convert.participant(row)
 
 
@@ -174,9 +224,23 @@ async def record_agent_leave(sessions: Sessions, participant_id: int, left_at: d
             .where(ParticipantRow.id == participant_id, ParticipantRow.left_at.is_(None))
             .values(left_at=left_at)
         )
-        if _rowcount(result) == 0 and await db.get(ParticipantRow, participant_id) is None:
+        participant = await db.get(ParticipantRow, participant_id)
+        if participant is None:
             raise ValueError(f"no participant with id {participant_id}")
-        return _rowcount(result) > 0
+        if _rowcount(result) == 0:
+            return False
+        session = await db.get(SessionRow, participant.session_id)
+        agent = await db.get(AgentRow, participant.agent_id) if participant.agent_id else None
+        audit.add(
+            db,
+            f"session.{participant.role}.leave" if participant.role != "agent" else "session.leave",
+            agent=agent,
+            actor=None if agent else participant.role,
+            group_id=session.group_id if session else None,
+            session_id=participant.session_id,
+            at=left_at,
+        )
+        return True
 
 
 async def list_participants(sessions: Sessions, session_id: int) -> list[Participant]:
@@ -187,3 +251,38 @@ async def list_participants(sessions: Sessions, session_id: int) -> list[Partici
             select(ParticipantRow).where(ParticipantRow.session_id == session_id).order_by(ParticipantRow.id)
         )
         return [convert.participant(row) for row in rows]
+
+
+async def search_sessions(
+    sessions: Sessions,
+    group_ids: Sequence[int],
+    *,
+    live_only: bool = False,
+    key: str | None = None,
+    agent_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+) -> list[SessionRecord]:
+    """Session history of the given groups, newest first: started in [since, until), with ``key``, or
+    joined by agent ``agent_id``."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
+        raise ValueError(f"limit must be 1 to {MAX_LIST}, not {limit!r}")
+    wanted = sorted({g for g in group_ids if validate.is_row_id(g)})
+    if not wanted:
+        return []
+    query = select(SessionRow).where(SessionRow.group_id.in_(wanted))
+    if live_only:
+        query = query.where(SessionRow.ended_at.is_(None))
+    if key is not None:
+        query = query.where(SessionRow.key == key)
+    if since is not None:
+        query = query.where(SessionRow.started_at >= validate.aware("from", since))
+    if until is not None:
+        query = query.where(SessionRow.started_at < validate.aware("to", until))
+    if agent_id is not None:
+        joined = select(ParticipantRow.session_id).where(ParticipantRow.agent_id == agent_id)
+        query = query.where(SessionRow.id.in_(joined))
+    async with sessions() as db:
+        rows = await db.scalars(query.order_by(SessionRow.id.desc()).limit(limit))
+        return [convert.session(row) for row in rows]

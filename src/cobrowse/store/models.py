@@ -26,6 +26,8 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -37,6 +39,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+#: Permissions an agent gets unless told otherwise (and every agent had before permissions existed).
+DEFAULT_PERMISSIONS = ("view", "remote_control", "video", "documents", "invite_guests")
+DEFAULT_PERMISSIONS_SQL = '["view", "remote_control", "video", "documents", "invite_guests"]'
 
 #: Roles of a participant row. ``guest`` is reserved for invited guests (a later issue).
 PARTICIPANT_ROLES = ("visitor", "agent", "guest")
@@ -96,6 +102,16 @@ class GroupRow(Base):
     name: Mapped[str] = mapped_column(String(127))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Origins (``https://shop.example``) whose pages may start sessions; empty: any origin.
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: Whether agents of different ``agentrole`` may share a session (Glance "Multiple Roles Allowed").
+    allow_mixed_roles: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Most sessions live at once in the group; None: no limit.
+    max_live_sessions: Mapped[int | None] = mapped_column(Integer)
+    #: Trusted cross-domain origins (kept for the cross-domain feature; not enforced yet).
+    trusted_domains: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: Secret of the group's signed login keys (SSO); None: SSO is off for the group.
+    sso_secret: Mapped[str | None] = mapped_column(String(128))
 
 
 class AgentRow(Base):
@@ -111,6 +127,8 @@ class AgentRow(Base):
     partneruserid: Mapped[str | None] = mapped_column(String(127))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Permission names other than ``admin`` (which is ``is_admin``), e.g. ``["view", "invite_guests"]``.
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=DEFAULT_PERMISSIONS_SQL)
 
     groups: Mapped[list[GroupRow]] = relationship(
         secondary=agent_groups, lazy="selectin", order_by=GroupRow.id
@@ -160,3 +178,53 @@ class ParticipantRow(Base):
     phone: Mapped[str | None] = mapped_column(String(31))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiTokenRow(Base):
+    """A REST API token of an agent: only its SHA-256 is kept; ``prefix`` lets people tell tokens apart."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        Index("ix_api_tokens_agent_id", "agent_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(127), default="")
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UsedLoginKeyRow(Base):
+    """A signed login key already used, kept until it expires so that it cannot be replayed."""
+
+    __tablename__ = "used_login_keys"
+    __table_args__ = (Index("ix_used_login_keys_expires_at", "expires_at"),)
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditRow(Base):
+    """Who did what, in which session, when: joins, leaves, ends, admissions, permission changes."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_group_id", "group_id"),
+        Index("ix_audit_log_session_id", "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The acting agent, if an agent acted (kept as ``actor`` text if the agent is deleted later).
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(127))
+    action: Mapped[str] = mapped_column(String(64))
+    group_id: Mapped[int | None] = mapped_column(Integer)
+    session_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

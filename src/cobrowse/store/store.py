@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from . import accounts, activity, migrate
+from . import accounts, activity, audit, credentials, governance, migrate
 from .engine import create_engine
-from .records import Agent, Group, Participant, SessionRecord, VisitorFields
+from .records import Agent, ApiToken, AuditEntry, Group, Participant, SessionRecord, VisitorFields
 
 DEMO_GROUP_ID = 1
 DEMO_GROUP_NAME = "Demo"
@@ -82,6 +82,36 @@ class Store:
         """Replace the group's settings (a JSON object)."""
         return await accounts.set_group_settings(self._sessions, group_id, settings)
 
+    async def set_group_options(
+        self,
+        group_id: int,
+        *,
+        by: int | None = None,
+        name: str | None = None,
+        allowed_origins: Sequence[str] | None = None,
+        allow_mixed_roles: bool | None = None,
+        max_live_sessions: int | None = None,
+        trusted_domains: Sequence[str] | None = None,
+    ) -> Group:
+        """Change the group options given (None: unchanged; ``max_live_sessions=0``: no limit); audited."""
+        return await governance.set_group_options(
+            self._sessions,
+            group_id,
+            by=by,
+            name=name,
+            allowed_origins=allowed_origins,
+            allow_mixed_roles=allow_mixed_roles,
+            max_live_sessions=max_live_sessions,
+            trusted_domains=trusted_domains,
+        )
+
+    async def rotate_sso_secret(self, group_id: int, *, by: int | None = None) -> str:
+        """A new secret for the group's signed login keys; returned once, used to verify keys."""
+        return await governance.rotate_sso_secret(self._sessions, group_id, by=by)
+
+    async def sso_secret(self, group_id: int) -> str | None:
+        return await governance.sso_secret(self._sessions, group_id)
+
     # --- agents ---
 
     async def create_agent(
@@ -96,7 +126,9 @@ class Store:
         partnerid: str | None = None,
         partneruserid: str | None = None,
         is_admin: bool = False,
+        permissions: Sequence[str] | None = None,
     ) -> Agent:
+        """A new agent; ``permissions`` None gives the defaults (every permission but ``admin``)."""
         return await accounts.create_agent(
             self._sessions,
             username,
@@ -108,6 +140,7 @@ class Store:
             partnerid=partnerid,
             partneruserid=partneruserid,
             is_admin=is_admin,
+            permissions=permissions,
         )
 
     async def authenticate(self, username: str, password: str) -> Agent | None:
@@ -125,6 +158,97 @@ class Store:
 
     async def set_password(self, agent_id: int, password: str) -> None:
         await accounts.set_password(self._sessions, agent_id, password)
+
+    async def set_permissions(
+        self, agent_id: int, permissions: Sequence[str], *, by: int | None = None
+    ) -> Agent:
+        """Replace the agent's permissions (``admin`` among them makes it an administrator); audited."""
+        return await governance.set_permissions(self._sessions, agent_id, permissions, by=by)
+
+    async def update_agent(
+        self,
+        agent_id: int,
+        *,
+        by: int | None = None,
+        groups: Sequence[int] | None = None,
+        **fields: str | None,
+    ) -> Agent:
+        """Change name, title, agentrole, partnerid, partneruserid, groups (those given); audited."""
+        return await governance.update_agent(self._sessions, agent_id, by=by, groups=groups, **fields)
+
+    async def delete_agent(self, agent_id: int, *, by: int | None = None) -> None:
+        await governance.delete_agent(self._sessions, agent_id, by=by)
+
+    async def find_partner_agent(self, group_id: int, partnerid: str, partneruserid: str) -> Agent | None:
+        return await credentials.find_partner_agent(self._sessions, group_id, partnerid, partneruserid)
+
+    # --- API tokens and login keys ---
+
+    async def create_token(self, agent_id: int, name: str = "") -> tuple[ApiToken, str]:
+        """A new API token: its record and the token itself, which is shown once and stored hashed."""
+        return await credentials.create_token(self._sessions, agent_id, name)
+
+    async def agent_for_token(self, token: str) -> Agent | None:
+        return await credentials.agent_for_token(self._sessions, token)
+
+    async def list_tokens(self, agent_id: int | None = None) -> list[ApiToken]:
+        return await credentials.list_tokens(self._sessions, agent_id)
+
+    async def get_token(self, token_id: int) -> ApiToken | None:
+        return await credentials.get_token(self._sessions, token_id)
+
+    async def revoke_token(self, token_id: int, *, by: int | None = None) -> ApiToken:
+        return await credentials.revoke_token(self._sessions, token_id, by=by)
+
+    async def use_login_key(self, digest: str, expires_at: datetime) -> bool:
+        """Mark a signed login key used until it expires; False if it was already used (a replay)."""
+        return await credentials.use_login_key(self._sessions, digest, expires_at)
+
+    # --- audit log ---
+
+    async def audit(
+        self,
+        action: str,
+        *,
+        agent_id: int | None = None,
+        actor: str | None = None,
+        group_id: int | None = None,
+        session_id: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        await audit.record(
+            self._sessions,
+            action,
+            agent_id=agent_id,
+            actor=actor,
+            group_id=group_id,
+            session_id=session_id,
+            details=details,
+        )
+
+    async def audit_entries(
+        self,
+        *,
+        group_ids: Sequence[int] | None = None,
+        include_ungrouped: bool = False,
+        session_id: int | None = None,
+        agent_id: int | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        return await audit.entries(
+            self._sessions,
+            group_ids=group_ids,
+            include_ungrouped=include_ungrouped,
+            session_id=session_id,
+            agent_id=agent_id,
+            action=action,
+            since=since,
+            until=until,
+            limit=limit,
+        )
 
     # --- sessions and participants ---
 
@@ -154,6 +278,29 @@ class Store:
     ) -> list[SessionRecord]:
         """Sessions of the given groups, newest first."""
         return await activity.list_sessions(self._sessions, group_ids, live_only, limit)
+
+    async def search_sessions(
+        self,
+        group_ids: Sequence[int],
+        *,
+        live_only: bool = False,
+        key: str | None = None,
+        agent_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[SessionRecord]:
+        """Session history of the groups, newest first, filtered by start time, key and joining agent."""
+        return await activity.search_sessions(
+            self._sessions,
+            group_ids,
+            live_only=live_only,
+            key=key,
+            agent_id=agent_id,
+            since=since,
+            until=until,
+            limit=limit,
+        )
 
     async def record_agent_join(self, session_id: int, agent_id: int, joined_at: datetime) -> Participant:
         return await activity.record_agent_join(self._sessions, session_id, agent_id, joined_at)
