@@ -5,7 +5,7 @@
  * and later issues (remote control, guests) extend it here first.
  */
 
-import type { AgentsInfo, EndReason, PageInfo, VisitorInfo } from "../shared/protocol";
+import type { AgentsInfo, EndReason, PageInfo, PauseState, VisitorInfo } from "../shared/protocol";
 
 /** Where the agent stands with respect to a session. */
 export type AgentState = "idle" | "connecting" | "joined" | "ended" | "error";
@@ -28,12 +28,16 @@ export interface JoinedInfo {
   page: PageInfo | null;
   visitorConnected: boolean;
   agents: AgentsInfo;
+  /** Whether the visitor has paused the session (`pauseSession`), and the message they gave (HTML, unsanitised). */
+  pause: PauseState;
 }
 
 export interface FrameInfo {
   seq: number;
   epoch: number;
   snapshot: boolean;
+  /** The visitor's page is masked: this epoch shows "This page is masked" and nothing of the page. */
+  masked: boolean;
 }
 
 /** Events of `CobrowseAgent.on(name, fn)` and what `fn` receives. */
@@ -46,9 +50,15 @@ export interface AgentEvents {
   agents: AgentsInfo;
   ended: { reason: EndReason };
   error: { code: string; msg: string };
+  /** The server refused this agent: a missing permission or the group's role policy (then `error` follows). */
+  accessdenied: { code: string; msg: string };
   connection: { status: ConnectionStatus };
   /** The agent's state changed (not in the wire protocol; convenient for UIs). */
   state: { state: AgentState };
+  /** A session message from the visitor's page (`Visitor.sendSessionMessage`). */
+  message: { name: string; data: unknown };
+  /** The visitor paused or resumed the session (`Visitor.pauseSession`). */
+  pause: PauseState;
 }
 
 /** An error with the protocol's error code (`notfound`, `forbidden`, `badkey`, ...). */
@@ -74,4 +84,9 @@ export interface CobrowseAgentApi {
   readonly lastSeq: number | null;
   readonly epoch: number | null;
   replayFrame(): HTMLIFrameElement | null;
+  /** Sends a session message to the visitor's page; throws `badmessage`, `notjoined` or `conndrop`. */
+  sendSessionMessage(name: string, msg: unknown): void;
+  /** Calls `handler(name, msg)` for each message of that name from the visitor's page. */
+  addSessionMessageListener(name: string, handler: (name: string, msg: unknown) => void): void;
+  removeSessionMessageListener(name: string, handler: (name: string, msg: unknown) => void): void;
 }

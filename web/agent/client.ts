@@ -14,6 +14,7 @@ import {
   type JoinMsg,
   type JoinedMsg,
   type ServerToAgent,
+  type SessionMessageMsg,
   msg,
 } from "../shared/protocol";
 import {
@@ -26,6 +27,7 @@ import {
 } from "./api";
 import { Connection, agentSocketUrl } from "./connection";
 import { Emitter } from "./emitter";
+import { AgentMessages, checkMessage } from "./messages";
 import { Sequencer } from "./sequencer";
 import type { Viewer } from "./viewer";
 
@@ -53,11 +55,18 @@ function joinedInfo(m: JoinedMsg): JoinedInfo {
     page: m.page ? { url: String(m.page.url), title: String(m.page.title) } : null,
     visitorConnected: Boolean(m.visitor_connected),
     agents: m.agents ? { count: m.agents.count, agentlist: [...m.agents.agentlist] } : { count: 0, agentlist: [] },
+    pause: pauseState(m.pause),
   };
+}
+
+function pauseState(p: unknown): { pause: boolean; message: string | null } {
+  const v = (typeof p === "object" && p !== null ? p : {}) as { pause?: unknown; message?: unknown };
+  return { pause: v.pause === true, message: v.pause === true && typeof v.message === "string" ? v.message : null };
 }
 
 export class AgentClient {
   readonly events = new Emitter<AgentEvents>();
+  readonly messages = new AgentMessages();
   private readonly sequencer = new Sequencer();
   private conn: Connection | null = null;
   private joinMsg: { key: string; group: number | null } | null = null;
@@ -139,6 +148,15 @@ export class AgentClient {
     return this.viewer.frame();
   }
 
+  /** Sends a session message to the visitor's page (messages.ts); throws AgentError, sends nothing then. */
+  sendSessionMessage(name: string, data: unknown): void {
+    const json = checkMessage(name, data);
+    if (this.currentState !== "joined" || !this.conn) throw new AgentError("notjoined", "not in a session");
+    if (!this.conn.send(msg<SessionMessageMsg>({ t: "message", name, data: JSON.parse(json) as unknown }))) {
+      throw new AgentError("conndrop", "not connected to the server; try again");
+    }
+  }
+
   /** Close the connection and forget the session; pending promises are rejected with `err`. */
   private shutdown(err: AgentError): void {
     const conn = this.conn;
@@ -194,10 +212,23 @@ export class AgentClient {
         this.events.emit("agents", agents);
         break;
       }
+      case "message":
+        if (typeof m.name === "string") {
+          this.events.emit("message", { name: m.name, data: m.data });
+          this.messages.dispatch(m.name, m.data);
+        }
+        break;
+      case "pause": {
+        const pause = pauseState(m);
+        if (this.info) this.info.pause = pause;
+        this.events.emit("pause", pause);
+        break;
+      }
       case "ended":
         this.onEnded(conn, m.reason);
         break;
       case "error":
+        if (m.code === "accessdenied") this.events.emit("accessdenied", { code: "accessdenied", msg: String(m.msg ?? "") });
         this.onError(String(m.code), String(m.msg ?? ""));
         break;
       default:
@@ -210,7 +241,7 @@ export class AgentClient {
     const verdict = this.sequencer.accept(frame);
     let applied: Promise<void>;
     try {
-      if (verdict === "snapshot") applied = this.viewer.startEpoch(frame.data);
+      if (verdict === "snapshot") applied = frame.masked === true ? this.viewer.startMasked() : this.viewer.startEpoch(frame.data);
       else if (verdict === "apply") applied = this.viewer.addEvents(frame.data);
       else {
         if (verdict === "gap") conn.send(msg({ t: "resync" }));
@@ -220,7 +251,7 @@ export class AgentClient {
       console.error("cobrowse: the replayer failed on a frame", err);
       return;
     }
-    const info = { seq: frame.seq, epoch: frame.epoch, snapshot: frame.snapshot };
+    const info = { seq: frame.seq, epoch: frame.epoch, snapshot: frame.snapshot, masked: this.viewer.masked };
     applied.then(() => {
       if (this.conn === conn) this.events.emit("events", info);
     });

@@ -9,6 +9,8 @@
 import type { CobrowseAgentApi } from "./api";
 import { AgentError } from "./api";
 import { AgentClient } from "./client";
+import { MaskedPanel } from "./masked";
+import { PauseCover } from "./pause-cover";
 import { bindUi } from "./ui";
 import { Viewer } from "./viewer";
 
@@ -43,6 +45,32 @@ function facade(client: AgentClient): CobrowseAgentApi {
       return client.epoch;
     },
     replayFrame: () => client.replayFrame(),
+    sendSessionMessage: (name: string, data: unknown) => client.sendSessionMessage(name, data),
+    addSessionMessageListener: (name: string, handler: (name: string, msg: unknown) => void) =>
+      client.messages.add(name, handler),
+    removeSessionMessageListener: (name: string, handler: (name: string, msg: unknown) => void) =>
+      client.messages.remove(name, handler),
+  });
+}
+
+/** The pause cover over the view follows the session's pause state (pause-cover.ts). */
+function bindPauseCover(client: AgentClient, stage: HTMLElement): void {
+  const cover = new PauseCover(stage);
+  client.events.on("joined", (info) => cover.show(info.pause));
+  client.events.on("pause", (state) => cover.show(state));
+  client.events.on("state", ({ state }) => {
+    if (state !== "joined") cover.hide();
+  });
+}
+
+/** "This page is masked" follows the epochs: shown for a masked page's epoch, hidden by the next one (masked.ts). */
+function bindMaskedPanel(client: AgentClient, stage: HTMLElement): void {
+  const panel = new MaskedPanel(stage);
+  client.events.on("events", ({ snapshot, masked }) => {
+    if (snapshot) panel.show(masked);
+  });
+  client.events.on("state", ({ state }) => {
+    if (state !== "joined") panel.show(false);
   });
 }
 
@@ -54,6 +82,8 @@ function start(): void {
     document.body.appendChild(stage);
   }
   const client = new AgentClient(new Viewer(stage));
+  bindPauseCover(client, stage);
+  bindMaskedPanel(client, stage);
   window.CobrowseAgent = facade(client);
   window.CobrowseAgentError = AgentError;
   if (document.getElementById("cb-join-form")) bindUi(client);

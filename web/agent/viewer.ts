@@ -18,7 +18,9 @@
 import { Replayer, type playerConfig } from "@rrweb/replay";
 import type { eventWithTime } from "@rrweb/types";
 import type { OpaqueEvent } from "../shared/protocol";
+import { canvasPlugin } from "./canvas";
 import { EpochClock, agentNow } from "./clock";
+import { MASKED_STYLE_RULES } from "./masked";
 
 type Plugin = NonNullable<playerConfig["plugins"]>[number];
 
@@ -69,6 +71,7 @@ export class Viewer {
   private replayer: Replayer | null = null;
   private clock: EpochClock | null = null;
   private size: Size | null = null;
+  private maskedEpoch = false;
   private readonly host: HTMLDivElement;
   private readonly resizeObserver: ResizeObserver;
   private readonly onVisibility = (): void => {
@@ -109,7 +112,9 @@ export class Viewer {
       skipInactive: false,
       showWarning: false,
       speed: 1,
-      plugins: [instantScroll()],
+      plugins: [instantScroll(), canvasPlugin()],
+      // Masked elements (rrweb placeholders marked rr-block) as a striped box of their size (masked.ts).
+      insertStyleRules: MASKED_STYLE_RULES,
     });
     replayer.on("resize", (dimension: unknown) => {
       const d = dimension as Partial<Size>;
@@ -123,6 +128,18 @@ export class Viewer {
     this.replayer = replayer;
     this.clock = new EpochClock(baseline);
     return this.feed(events, baseline);
+  }
+
+  /** Start a masked page's epoch: nothing of the page is shown (the console's panel says so, masked.ts). */
+  startMasked(): Promise<void> {
+    this.clear();
+    this.maskedEpoch = true;
+    return Promise.resolve();
+  }
+
+  /** Whether the current epoch is a masked page's. */
+  get masked(): boolean {
+    return this.maskedEpoch;
   }
 
   /** Add the events of the next frame of the current epoch. */
@@ -145,6 +162,7 @@ export class Viewer {
     this.replayer = null;
     this.clock = null;
     this.size = null;
+    this.maskedEpoch = false;
     this.host.hidden = true;
     if (!replayer) return;
     (replayer.timer as unknown as LiveTimer).clear();

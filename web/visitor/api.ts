@@ -5,7 +5,8 @@
  * fields, checked synchronously so that bad input throws at the call (the message names the rule), fires
  * `error` with the same code, and never opens a socket. Methods are closures, not prototype methods, so a
  * site may pass them around (`button.onclick = Visitor.stopSession`) without losing `this`.
- * Methods of later issues (sendSessionMessage, pauseSession, ...) are absent until they exist.
+ * The rest of the API (messages, state, pause, canvas, terms, and the site-facing addEventListener that holds
+ * events for a custom UI) is added on top by visitor-api.ts.
  */
 
 import type { StartMsg } from "../shared/protocol";
@@ -15,16 +16,11 @@ import type { Emitter, Listener, VisitorEventMap } from "./events";
 import { checkGroupId, checkVisitor, resolveKey, VisitorError } from "./keys";
 import type { ReadyState } from "./session";
 import { pageInfo, READYSTATE, SessionClient } from "./session";
+import { checkStartOptions, videoParams } from "./start-options";
+import type { StartOptions, VideoParams } from "./start-options";
 
-/** startSession(options) / setStartParams(options); video and other options of later issues are ignored. */
-export interface StartOptions {
-  groupid?: number | string;
-  sessionKey?: string;
-  name?: string;
-  email?: string;
-  phone?: string;
-  [option: string]: unknown;
-}
+/** startSession(options) / setStartParams(options): every option validated (start-options.ts). */
+export type { StartOptions } from "./start-options";
 
 export interface VisitorApi {
   readonly READYSTATE: typeof READYSTATE;
@@ -40,6 +36,10 @@ export interface VisitorApi {
   removeEventListener(name: string, listener: Listener<never>): void;
   getStartParams(): StartOptions | undefined;
   setStartParams(options?: StartOptions): void;
+  /** True while the page is masked for the agents (or its masking rules are still being decided). */
+  isPageMasked(): boolean;
+  /** Internal: the video parameters the current session was started with, for the video feature. */
+  videoParams(): VideoParams;
 }
 
 function present(value: unknown): boolean {
@@ -52,13 +52,14 @@ export function createVisitorApi(
   events: Emitter<VisitorEventMap>,
 ): VisitorApi {
   let startParams: StartOptions | undefined;
+  let sessionVideo: VideoParams = {};
 
   /** Turns startSession's argument into a validated `start` message; throws VisitorError. */
   function buildStart(arg: string | number | StartOptions | null | undefined): StartMsg {
     let options: StartOptions;
     if (arg === undefined || arg === null) options = startParams ?? {};
     else if (typeof arg === "string" || typeof arg === "number") options = { sessionKey: String(arg) };
-    else if (typeof arg === "object") options = arg;
+    else if (typeof arg === "object") options = checkStartOptions(arg, "startSession");
     else throw new VisitorError("invalidparams", "cobrowse: startSession takes a session key or an options object");
     const settings = config.settings;
     const group = present(options.groupid) ? checkGroupId(options.groupid, "groupid") : config.groupid;
@@ -70,6 +71,7 @@ export function createVisitorApi(
       phone: options.phone ?? settings.phone,
       visitorid,
     });
+    sessionVideo = videoParams(options);
     return msg<StartMsg>({ t: "start", group, key, visitor, page: pageInfo() });
   }
 
@@ -117,11 +119,14 @@ export function createVisitorApi(
     getStartParams() {
       return startParams ? { ...startParams } : undefined;
     },
+    isPageMasked() {
+      return session.masking.isPageMasked();
+    },
     setStartParams(options) {
-      if (options !== undefined && options !== null && typeof options !== "object") {
-        throw new VisitorError("invalidparams", "cobrowse: setStartParams takes an options object");
-      }
-      startParams = options ? { ...options } : undefined;
+      startParams = options === undefined || options === null ? undefined : checkStartOptions(options, "setStartParams");
+    },
+    videoParams() {
+      return { ...sessionVideo };
     },
   };
   return api;

@@ -10,6 +10,10 @@
  * over every 50 ms (rrweb's default holds them for 500 ms); scrolls every 50 ms. Inputs are recorded on every
  * `input` event: rrweb's `sampling.input: "last"` listens to `change` only, so typing would reach the agent
  * only when the field loses focus; the outbox coalesces repeated values of one field within a batch instead.
+ *
+ * Masking (docs/masking.md): capture records only under masking rules (`CaptureMasking`, given by
+ * masking/controller.ts); without rules (not known yet, or a masked page) `start()` records nothing, and every
+ * event passes the rules' `sanitize` before it reaches `emit`.
  */
 
 import { record } from "@rrweb/record";
@@ -26,18 +30,27 @@ export const MASKED_SELECTOR = ".glance_masked, [glance_masked]";
  * rrweb only calls `maskInputFn` for the input types listed in `maskInputOptions`, so every type that can hold
  * typed text is listed, and the function decides: passwords always, others when inside a masked element.
  * `select` is not listed: with it rrweb drops every option's `selected` state, so the agent would see the
- * wrong choice on every select (masking a select is left to the masking feature proper).
+ * wrong choice on every select; a masked select is blocked instead (masking/rules.ts), which shows nothing of
+ * its options or its choice.
  */
 const TEXT_INPUT_TYPES = {
   password: true, text: true, email: true, tel: true, number: true, search: true, url: true,
   textarea: true, date: true, "datetime-local": true, month: true, week: true, time: true,
 } as const;
 
-function maskInput(text: string, element: HTMLElement): string {
-  const masked =
-    (element instanceof HTMLInputElement && element.type === "password") ||
-    element.closest(MASKED_SELECTOR) !== null;
-  return masked ? "*".repeat(text.length) : text;
+/**
+ * The masking rules of one recording (web/visitor/masking/): rrweb's block and mask options plus the pass over
+ * every event that closes rrweb's gaps. Capture never records without them.
+ */
+export interface CaptureMasking {
+  /** Masked elements rrweb replaces by an empty box of the same size. */
+  blockSelector: string;
+  /** Every masked element (text inside is masked by rrweb too, as a second line). */
+  maskTextSelector: string;
+  /** rrweb's `maskInputFn`: asterisks for masked inputs and passwords. */
+  maskInput(text: string, element: HTMLElement): string;
+  /** The event with masked content removed, or null to drop it. */
+  sanitize(event: eventWithTime): eventWithTime | null;
 }
 
 export interface CaptureOptions {
@@ -59,10 +72,18 @@ function nextRecordedSibling(tag: string): number | null {
 export class Capture {
   private stopRecording: (() => void) | null = null;
   private readonly excluder: HostExcluder;
+  /** The current masking rules; null (no rules known, or a masked page): nothing is recorded. */
+  private masking: CaptureMasking | null = null;
 
   constructor(private readonly options: CaptureOptions) {
     this.excluder = new HostExcluder(options.hostTag, () => nextRecordedSibling(options.hostTag));
   }
+
+  /**
+   * While held (a paused page, pause.ts) nothing is recorded: `start()` only stops, so no path that restarts
+   * the recording (a new epoch, new masking rules) can upload the page during a pause.
+   */
+  held = false;
 
   get running(): boolean {
     return this.stopRecording !== null;
@@ -70,17 +91,25 @@ export class Capture {
 
   /**
    * Starts recording; rrweb emits the first full snapshot as soon as the document is parsed
-   * (`recordAfter: "DOMContentLoaded"`, not waiting for images).
+   * (`recordAfter: "DOMContentLoaded"`, not waiting for images). `masking` replaces the rules; without it the
+   * last rules given are used, and with none (or a masked page) nothing is recorded.
    */
-  start(): void {
+  start(masking?: CaptureMasking | null): void {
     this.stop();
+    if (masking !== undefined) this.masking = masking;
+    if (this.held) return;
+    const rules = this.masking;
+    if (!rules) return; // masking rules not known yet, or the page is masked: nothing may be recorded
     const stop = record<eventWithTime>({
-      emit: (event) => this.options.emit(this.excluder.process(event)),
+      emit: (event) => {
+        const clean = rules.sanitize(this.excluder.process(event));
+        if (clean) this.options.emit(clean);
+      },
       sampling: { mousemove: 50, mousemoveCallback: 50, scroll: 50, input: "all" },
       maskInputOptions: TEXT_INPUT_TYPES,
-      maskInputFn: maskInput,
-      maskTextSelector: MASKED_SELECTOR,
-      blockSelector: `${NO_CONTENT_SELECTOR}, ${this.options.hostTag}`,
+      maskInputFn: (text, element) => rules.maskInput(text, element),
+      maskTextSelector: rules.maskTextSelector,
+      blockSelector: `${NO_CONTENT_SELECTOR}, ${this.options.hostTag}, ${rules.blockSelector}`,
       recordCanvas: false,
       recordCrossOriginIframes: false,
       inlineStylesheet: true,
@@ -108,6 +137,12 @@ export class Capture {
     } catch {
       // "please take full snapshot after start recording": the initial snapshot is still pending.
     }
+  }
+
+  /** Forgets the masking rules and stops: nothing is recorded until new rules come (a masked page, an end). */
+  forbid(): void {
+    this.masking = null;
+    this.stop();
   }
 
   stop(): void {

@@ -23,6 +23,11 @@ export interface LoaderConfig {
   cookieDomain: string | null;
   /** `data-ui="none"` turns the default UI off. */
   defaultUi: boolean;
+  /**
+   * `data-ui`: "default"; "custom" (no default UI; the site's events are held until `Loader.setUIReady()`);
+   * "none" (the same, and released at the window's `load` at the latest, for sites older than setUIReady).
+   */
+  uiMode: "default" | "custom" | "none";
   script: HTMLScriptElement | null;
   settings: Settings;
 }
@@ -95,6 +100,11 @@ export function socketUrlOf(base: string): string {
   return `${base.replace(/^http/, "ws")}/ws/visitor`;
 }
 
+function uiMode(value: unknown): LoaderConfig["uiMode"] {
+  const mode = String(value ?? "").trim().toLowerCase();
+  return mode === "custom" || mode === "none" ? mode : "default";
+}
+
 /** Reads the whole configuration; throws a clear Error when `data-groupid` is missing or not numeric. */
 export function loadConfig(current: HTMLOrSVGScriptElement | null): LoaderConfig {
   const script = findScriptTag(current);
@@ -118,7 +128,8 @@ export function loadConfig(current: HTMLOrSVGScriptElement | null): LoaderConfig
     serverUrl,
     socketUrl: socketUrlOf(serverUrl),
     cookieDomain,
-    defaultUi: String(settings.ui ?? "").toLowerCase() !== "none",
+    defaultUi: uiMode(settings.ui) === "default",
+    uiMode: uiMode(settings.ui),
     script,
     settings,
   };

@@ -22,12 +22,23 @@ export interface VisitorEventMap {
   error: { code: string; msg: string };
   agents: AgentsInfo;
   connection: { status: "reconnecting" | "ok" };
+  /** Masking failed (hook error, bad descriptor or selector, timeout, guard): the page is masked or data dropped. */
+  maskingerror: { reason: string };
+  /** Which tab carries the session: this page lost / got it (visitor-api.ts, focus.ts). */
+  blur: Record<string, never>;
+  focus: Record<string, never>;
 }
 
 export type Listener<P> = (payload: P) => void;
 
 export class Emitter<M extends object> {
   private readonly listeners = new Map<string, Set<Listener<never>>>();
+  private readonly taps: ((name: string, payload: unknown) => void)[] = [];
+
+  /** Hears every event, after its listeners (the relay to the site's listeners, site-events.ts). */
+  tap(fn: (name: string, payload: unknown) => void): void {
+    this.taps.push(fn);
+  }
 
   on<K extends keyof M & string>(name: K, listener: Listener<M[K]>): void;
   on(name: string, listener: Listener<never>): void;
@@ -49,8 +60,7 @@ export class Emitter<M extends object> {
 
   /** Calls every listener of `name` with `payload`; a throwing listener is logged and skipped. */
   emit<K extends keyof M & string>(name: K, payload: M[K]): void {
-    const set = this.listeners.get(name);
-    if (!set) return;
+    const set = this.listeners.get(name) ?? new Set<Listener<never>>();
     // Copy first: a listener may add or remove listeners while we iterate.
     for (const listener of Array.from(set)) {
       try {
@@ -59,5 +69,6 @@ export class Emitter<M extends object> {
         console.error(`cobrowse: a "${name}" event listener threw`, err);
       }
     }
+    for (const tap of this.taps) tap(name, payload);
   }
 }

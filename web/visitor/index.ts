@@ -2,14 +2,18 @@
  * Entry point of visitor.js: reads the configuration, builds the session client and the default UI, and
  * defines `GLANCE.Cobrowse.Visitor`, `GLANCE.Cobrowse.Loader` and `GLANCE.Cobrowse.VisitorUI`.
  *
- * A page that is in session (the `glance_ssn_info` cookie) resumes it as soon as the UI can hear the events:
- * at once with the default UI; with `data-ui="none"` when the site's custom UI calls
- * `GLANCE.Cobrowse.Loader.setUIReady()` after adding its listeners, or at the window's `load` at the latest
- * (so a site that never calls it still continues its sessions).
+ * A page that is in session (the `glance_ssn_info` cookie) resumes it at once. With a custom UI
+ * (`data-ui="custom"`, or `"none"`) the default UI stays hidden and the site's listeners hear nothing until
+ * `GLANCE.Cobrowse.Loader.setUIReady()`, then every held event in order (site-events.ts); with `"none"` the
+ * events are also released at the window's `load` at the latest (so a site that never calls it still hears
+ * them).
  */
 
 import { createVisitorApi } from "./api";
 import type { VisitorApi } from "./api";
+import type { StartOptions } from "./start-options";
+import { installVisitorApi } from "./visitor-api";
+import type { VisitorApiMore } from "./visitor-api";
 import { loadConfig } from "./config";
 import { CookieStore } from "./cookie";
 import { Emitter } from "./events";
@@ -26,10 +30,11 @@ interface VisitorUiApi {
   ready(): Promise<void>;
   showButton(show: boolean): void;
   toggleButton(): void;
+  showTerms(options?: StartOptions): void;
 }
 
 interface CobrowseNamespace {
-  Visitor?: VisitorApi;
+  Visitor?: VisitorApi & VisitorApiMore;
   Loader?: LoaderApi;
   VisitorUI?: VisitorUiApi;
 }
@@ -61,8 +66,12 @@ function init(): void {
   }
   const config = loadConfig(currentScript);
   const events = new Emitter<VisitorEventMap>();
-  const session = new SessionClient(config, new CookieStore(config.cookieDomain), events, UI_HOST_TAG);
+  const cookies = new CookieStore(config.cookieDomain);
+  const session = new SessionClient(config, cookies, events, UI_HOST_TAG);
   const visitor = createVisitorApi(config, session, events);
+  const more = installVisitorApi({
+    config, session, events, visitor, cookies, isMasked: (el) => session.masking.hides(el),
+  });
 
   let ui: DefaultUI | null = null;
   if (config.defaultUi) {
@@ -81,21 +90,21 @@ function init(): void {
     ui = defaultUi;
   }
 
-  let markUiReady: () => void = () => undefined;
-  const uiReady = new Promise<void>((resolve) => {
-    markUiReady = resolve;
-  });
-  if (ui || document.readyState === "complete") markUiReady();
-  else addEventListener("load", () => markUiReady(), { once: true });
-  void uiReady.then(() => session.resume());
+  if (config.uiMode === "none") {
+    if (document.readyState === "complete") more.site.release();
+    else addEventListener("load", () => more.site.release(), { once: true });
+  }
 
-  cobrowse.Loader = { setUIReady: () => markUiReady() };
+  cobrowse.Loader = { setUIReady: () => more.site.release() };
   cobrowse.VisitorUI = {
     ready: () => (ui ? ui.ready() : Promise.resolve()),
     showButton: (show: boolean) => ui?.showButton(show),
     toggleButton: () => ui?.toggleButton(),
+    showTerms: (options?: StartOptions) => more.showTerms(options),
   };
-  cobrowse.Visitor = visitor;
+  cobrowse.Visitor = Object.assign(visitor, more.methods);
+  // After the API exists: a resume's events may reach listeners added by the site's next script.
+  queueMicrotask(() => session.resume());
 }
 
 init();

@@ -14,6 +14,8 @@
  *   above HIGH_WATER_BYTES). Overflow policy: past MAX_PENDING_BYTES everything pending is dropped and,
  *   once the socket can send again, a fresh full snapshot is requested, which starts a new epoch; the
  *   agent then sees the current page instead of a stale backlog.
+ * - Masking: a masked page's epoch is one `masked: true` snapshot frame (`pushMasked`), and every other batch
+ *   passes the sink's `check` (the masking guard) just before it is encoded and sent.
  * Nothing here touches the network: frames go to the `sink`.
  */
 
@@ -36,11 +38,18 @@ export interface OutboxSink {
   beforeSnapshot(): void;
   /** Asks the recorder for a fresh full snapshot (after an overflow). */
   requestSnapshot(): void;
+  /**
+   * The masking guard's last look at a batch's encoded events, just before it is sent (masking/guard.ts):
+   * returns the events that may go, or null to drop the whole batch.
+   */
+  check?(parts: string[], snapshot: boolean): string[] | null;
 }
 
 interface Batch {
   epoch: number;
   snapshot: boolean;
+  /** A masked page's snapshot: its data holds only a Meta with the viewport size. */
+  masked?: boolean;
   /** Encoded events; null where a later value of the same input replaced one. */
   parts: (string | null)[];
   /** Index in `parts` of the last Input event of each node id. */
@@ -112,16 +121,42 @@ export class Outbox {
     this.schedule(BATCH_MS);
   }
 
+  /**
+   * Starts a new epoch for a masked page: one snapshot frame (`masked: true`) whose data is a Meta event with
+   * the viewport's size and nothing else; events that follow are dropped until the next real snapshot.
+   */
+  pushMasked(): void {
+    this.seal();
+    this.epoch += 1;
+    this.inEpoch = false;
+    this.needSnapshot = false;
+    const meta = JSON.stringify({ type: META, data: { width: innerWidth, height: innerHeight }, timestamp: Date.now() });
+    this.ready.push({ epoch: this.epoch, snapshot: true, masked: true, parts: [meta], inputs: new Map() });
+    this.pendingBytes += meta.length;
+    this.schedule(0);
+  }
+
   /** Sends everything that can be sent now; the rest waits for the socket. */
   flush(): void {
     this.clearTimer();
     this.seal();
     while (this.ready.length > 0 && this.sink.canSend()) {
       const batch = this.ready[0];
+      let parts = batch.parts.filter((p): p is string => p !== null);
+      if (!batch.masked && this.sink.check) {
+        const checked = this.sink.check(parts, batch.snapshot);
+        if (checked === null || (batch.snapshot && checked.length < 2)) {
+          // Dropped by the masking guard: nothing of it leaves; the batch is gone.
+          this.ready.shift();
+          for (const part of batch.parts) this.pendingBytes -= part?.length ?? 0;
+          continue;
+        }
+        parts = checked;
+      }
       if (batch.snapshot) this.sink.beforeSnapshot();
       const frame =
         `{"v":1,"t":"events","seq":${this.nextSeq},"epoch":${batch.epoch},` +
-        `"snapshot":${batch.snapshot},"data":[${batch.parts.filter((p) => p !== null).join(",")}]}`;
+        `"snapshot":${batch.snapshot},${batch.masked ? '"masked":true,' : ""}"data":[${parts.join(",")}]}`;
       if (!this.sink.sendFrame(frame)) break;
       this.nextSeq += 1;
       this.ready.shift();

@@ -28,6 +28,7 @@ import type { LoaderConfig } from "./config";
 import type { CookieStore, SessionCookie } from "./cookie";
 import type { Emitter, SessionEndReason, VisitorEventMap } from "./events";
 import { VisitorError } from "./keys";
+import { MaskingController } from "./masking/controller";
 import { HIGH_WATER_BYTES, Outbox } from "./outbox";
 import { Transport } from "./transport";
 
@@ -48,6 +49,22 @@ const FATAL_CODES = new Set(["dupkey", "badkey", "invalidparams", "badgroup", "m
 
 type Phase = "idle" | "starting" | "resuming" | "live" | "reconnecting";
 
+/**
+ * What the rest of the visitor API (visitor-api.ts: messages, user state, pause, canvas) plugs into the
+ * session: the server's messages the client does not handle itself, the start of each page's session, the
+ * end, and each new full snapshot.
+ */
+export interface SessionExtension {
+  /** `started` / `resumed` arrived and the socket is live; runs before `sessionstart` ... `statereceived`. */
+  onStarted(m: StartedMsg): void;
+  /** A server message the client does not handle itself (`message`). */
+  onMessage(m: ServerToVisitor): void;
+  /** The recording took a full snapshot (a new epoch). */
+  onSnapshot(): void;
+  /** The session is over (any reason); runs before `sessionend`. */
+  onEnd(): void;
+}
+
 export class SessionClient {
   readyState: ReadyState = READYSTATE.sessionend;
   /** The current session (from the cookie or `started`); null when there is none. */
@@ -58,10 +75,14 @@ export class SessionClient {
   private transport: Transport;
   private readonly outbox: Outbox;
   private readonly capture: Capture;
+  /** Masking rules of this page (masking/controller.ts): nothing is recorded before they are known. */
+  readonly masking: MaskingController;
   private pendingStart: StartMsg | null = null;
   private attempts = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private unloading = false;
+  /** Hooks of the rest of the visitor API (visitor-api.ts, ...), called in the order added. */
+  readonly extensions: Partial<SessionExtension>[] = [];
 
   constructor(
     private readonly config: LoaderConfig,
@@ -73,12 +94,29 @@ export class SessionClient {
     this.transport = this.newTransport();
     this.outbox = new Outbox({
       sendFrame: (text) => this.transport.sendText(text),
+      // Never while paused (pause.ts): what waits then is dropped at the unpause, which sends a full update.
       canSend: () =>
-        this.phase === "live" && this.transport.isOpen && this.transport.bufferedAmount < HIGH_WATER_BYTES,
+        this.phase === "live" && this.transport.isOpen && this.transport.bufferedAmount < HIGH_WATER_BYTES &&
+        !this.capture.held,
       beforeSnapshot: () => this.transport.send(msg<PageMsg>({ t: "page", ...pageInfo() })),
-      requestSnapshot: () => this.capture.snapshot(),
+      requestSnapshot: () => this.masking.snapshotRequested(),
+      check: (parts, snapshot) => this.masking.checkBatch(parts, snapshot),
     });
-    this.capture = new Capture({ hostTag, emit: (event) => this.outbox.push(event) });
+    this.capture = new Capture({
+      hostTag,
+      emit: (event) => {
+        this.outbox.push(event);
+        if (event.type === 2) this.notify("onSnapshot"); // FullSnapshot
+      },
+    });
+    this.masking = new MaskingController({
+      settings: config.settings,
+      capture: this.capture,
+      outbox: this.outbox,
+      events,
+      session: () => this.info?.session ?? null,
+      live: () => this.phase === "live",
+    });
     addEventListener("pagehide", () => {
       this.unloading = true;
     });
@@ -99,6 +137,43 @@ export class SessionClient {
   }
   get starting(): boolean {
     return this.phase === "starting";
+  }
+  /** True while the socket is open and the server has confirmed the session on this page. */
+  get live(): boolean {
+    return this.phase === "live" && this.transport.isOpen;
+  }
+  /** True while the page is being recorded. */
+  get recording(): boolean {
+    return this.capture.running;
+  }
+
+  /** Sends a control message (message, userstate, pause) now; false when not live (the caller keeps it). */
+  sendControl(m: VisitorToServer): boolean {
+    return this.live && this.transport.send(m);
+  }
+
+  /**
+   * Pause: what was recorded before goes out, then the recording stops and nothing more of the page is
+   * recorded or sent until `releaseCapture()` (no buffering: the unpause sends a full snapshot instead).
+   */
+  holdCapture(): void {
+    this.outbox.flush();
+    this.capture.held = true;
+    this.capture.stop();
+    this.outbox.clear();
+  }
+
+  /**
+   * Ends a pause with a full update (a new epoch): the recording restarts under the page's current masking
+   * rules, or a masked page sends its masked frame; what waited during the pause (a masked frame) is dropped.
+   * Rules still unknown: recording starts when they are (masking/controller.ts).
+   */
+  releaseCapture(): void {
+    this.capture.held = false;
+    this.outbox.clear();
+    if (this.phase !== "live") return;
+    this.capture.start();
+    if (!this.capture.running) this.masking.snapshotRequested();
   }
 
   /** Continues the session named in the cookie, if any (called once the UI is ready to hear events). */
@@ -122,6 +197,7 @@ export class SessionClient {
     this.info = cookie;
     this.capture.stop();
     this.outbox.clear();
+    this.masking.newPage();
     this.phase = "resuming";
     this.transport.connect();
   }
@@ -203,15 +279,19 @@ export class SessionClient {
         break;
       case "agents":
         this.events.emit("agents", { count: m.count, agentlist: m.agentlist });
+        this.masking.agentsChanged({ count: m.count, agentlist: m.agentlist });
         break;
       case "snapshot_request":
-        this.capture.snapshot();
+        this.masking.snapshotRequested();
         break;
       case "ended":
         this.end(m.reason === "agent" || m.reason === "visitor" ? m.reason : "error");
         break;
       case "error":
         this.onServerError(m.code, m.msg);
+        break;
+      default:
+        this.notify("onMessage", m);
         break;
     }
   }
@@ -225,6 +305,12 @@ export class SessionClient {
     this.requestedKey = null;
     this.phase = "live";
     this.attempts = 0;
+    this.notify("onStarted", m);
+    // A new epoch, under the page's masking rules: asked first on a new page (nothing is recorded until
+    // they are known), applied again after a reconnect. Before the events, so that `isPageMasked()` is true
+    // in their listeners while the rules are not known, and a listener that stops the session stops it all.
+    this.outbox.reset(m.epoch, m.seq);
+    this.masking.sessionLive(m.masking, m.t === "started");
     const ids = { key: m.key, callid: m.session };
     if (m.t === "started") this.setState(READYSTATE.sessionstart, { ...ids, random: m.random });
     if (wasPhase === "reconnecting") this.events.emit("connection", { status: "ok" });
@@ -232,10 +318,6 @@ export class SessionClient {
       this.setState(READYSTATE.sessioncontinue, ids);
       this.setState(READYSTATE.statereceived, {});
     }
-    // A new epoch: a running recording takes a fresh snapshot (same node ids), else recording starts.
-    this.outbox.reset(m.epoch, m.seq);
-    if (this.capture.running) this.capture.snapshot();
-    else this.capture.start();
   }
 
   private onServerError(code: string, text: string): void {
@@ -294,6 +376,7 @@ export class SessionClient {
     const had = this.info !== null || this.phase !== "idle";
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.masking.stop();
     this.capture.stop();
     this.outbox.clear();
     this.cookies.clear();
@@ -302,7 +385,14 @@ export class SessionClient {
     this.pendingStart = null;
     this.phase = "idle";
     this.attempts = 0;
+    if (had) this.notify("onEnd");
     if (had) this.setState(READYSTATE.sessionend, { reason });
+  }
+
+  private notify<K extends keyof SessionExtension>(name: K, ...args: Parameters<SessionExtension[K]>): void {
+    for (const ext of this.extensions) {
+      (ext[name] as ((...a: Parameters<SessionExtension[K]>) => void) | undefined)?.apply(ext, args);
+    }
   }
 
   private setState<K extends ReadyState>(state: K, payload: VisitorEventMap[K]): void {

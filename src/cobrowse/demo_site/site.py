@@ -22,6 +22,10 @@ from starlette.staticfiles import StaticFiles
 
 #: The marker in a page that the site replaces with the visitor script tag.
 PLACEHOLDER = "{{COBROWSE_SCRIPT}}"
+#: The marker with extra ``data-*`` attributes for that page's tag, as a site would write them on its own tag:
+#: ``{{COBROWSE_SCRIPT data-ui="custom" data-startpaused="1"}}``. Only ``data-*`` attributes with plain values.
+_PLACEHOLDER_WITH_ATTRS = re.compile(r'\{\{COBROWSE_SCRIPT((?:\s+data-[a-z0-9-]+="[^"<>&]*")*)\s*\}\}')
+_DATA_ATTR = re.compile(r'data-[a-z0-9-]+="[^"<>&]*"')
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_DIR = PACKAGE_DIR / "pages"
@@ -44,6 +48,16 @@ def script_tag(server_url: str, group_id: int = 1) -> str:
     """The tag a customer pastes into their pages: the SDK from the server, in the given group."""
     src = f"{server_url.rstrip('/')}/static/visitor.js"
     return f'<script id="glance-cobrowse" src="{html.escape(src)}" data-groupid="{int(group_id)}"></script>'
+
+
+def fill_script_tag(text: str, tag: str) -> str:
+    """Replace every placeholder in ``text`` by ``tag``, with the placeholder's extra attributes added to it."""
+
+    def tag_with(match: re.Match[str]) -> str:
+        attrs = _DATA_ATTR.findall(match.group(1))
+        return tag.replace("></script>", "".join(f" {a}" for a in attrs) + "></script>", 1) if attrs else tag
+
+    return _PLACEHOLDER_WITH_ATTRS.sub(tag_with, text)
 
 
 def page_names(extra_pages: Path | None = None) -> list[str]:
@@ -84,7 +98,7 @@ def create_site_app(script_tag: str, extra_pages: Path | None = None) -> Starlet
             body = _NOT_FOUND.format(path=html.escape(request.url.path))
             return HTMLResponse(body, status_code=404, headers=_NO_STORE)
         text = await anyio.Path(path).read_text(encoding="utf-8")
-        return HTMLResponse(text.replace(PLACEHOLDER, script_tag), headers=_NO_STORE)
+        return HTMLResponse(fill_script_tag(text, script_tag), headers=_NO_STORE)
 
     routes = [
         Route("/", page),
