@@ -364,6 +364,18 @@ def test_canvas_drawn_after_start_appears_after_notify_changed(
     page.evaluate("notifyCanvases()")
     wait_pixel(wait_for, console, "c1", [255, 0, 0, 255])
     wait_pixel(wait_for, console, "c2", [0, 0, 255, 255], 30, 20)
+    # Visible, not only in the bitmap: a script-less frame renders <canvas> as fallback content, so the
+    # console shows the picture as the element's background at the canvas's size.
+    size = page.evaluate(
+        "(() => { const r = document.getElementById('c1').getBoundingClientRect();"
+        " return [Math.round(r.width), Math.round(r.height)]; })()"
+    )
+    shown = console.evaluate(
+        "() => { const doc = CobrowseAgent.replayFrame().contentDocument; const c = doc.getElementById('c1');"
+        " const r = c.getBoundingClientRect();"
+        " return [Math.round(r.width), Math.round(r.height), getComputedStyle(c).backgroundImage]; }"
+    )
+    assert shown[:2] == size and shown[2].startswith('url("data:image/png'), shown
     # The pixels went as an rrweb custom event (type 5) in an events frame.
     custom = [e for m in sockets.messages() if m["t"] == "events" for e in m["data"] if e["type"] == 5]
     assert {e["data"]["tag"] for e in custom} == {"cobrowse-canvas"}

@@ -41,6 +41,25 @@ function sizeTo(canvas: HTMLCanvasElement, width: number | null, height: number 
   if (height !== null && canvas.height !== height) canvas.height = height;
 }
 
+/**
+ * Makes the canvas's bitmap visible. In a document without scripting (the sandboxed replay frame) the browser
+ * renders a `<canvas>` as its fallback content, never its bitmap, and sizes it as an empty inline box. So the
+ * bitmap is also shown as the element's background, at the canvas's size (the page's own CSS size, when it
+ * sets one, still applies through the stylesheet; these inline values only fill what the fallback lacks).
+ */
+function show(canvas: HTMLCanvasElement): void {
+  const style = canvas.style;
+  const view = canvas.ownerDocument.defaultView;
+  const computed = view ? view.getComputedStyle(canvas) : null;
+  if (!computed || computed.display === "inline") style.setProperty("display", "inline-block");
+  const box = canvas.getBoundingClientRect();
+  if (box.width < 2 || box.height < 2) {
+    style.setProperty("width", `${canvas.width}px`);
+    style.setProperty("height", `${canvas.height}px`);
+  }
+  style.setProperty("background", `url("${canvas.toDataURL()}") center / 100% 100% no-repeat`);
+}
+
 /** A neutral hatched panel saying the canvas cannot be shown. */
 export function drawPlaceholder(canvas: HTMLCanvasElement, text: string): void {
   const ctx = canvas.getContext("2d");
@@ -64,6 +83,7 @@ export function drawPlaceholder(canvas: HTMLCanvasElement, text: string): void {
   ctx.textBaseline = "middle";
   ctx.fillText(text, width / 2, height / 2, Math.max(0, width - 8));
   ctx.restore();
+  show(canvas);
 }
 
 /** Applies one `cobrowse-canvas` payload to the replayed document. */
@@ -92,6 +112,7 @@ export function drawCanvasEvent(doc: Document, payload: Payload): void {
     if (!ctx) return;
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+    show(canvas);
     canvas.setAttribute("data-cb-drawn", String(generation));
   };
   image.src = payload.dataUrl;
