@@ -484,7 +484,9 @@ def test_group_url_rules_mask_pages_and_unmask_on_the_next_page(
     in_replay(wait_for, console, "doc.body.textContent.includes('VISIBLE_MARKER_HOOK_PAGE')")
     wait_for(console, "document.getElementById('cb-masked-page').hidden")
     assert visitor.evaluate("GLANCE.Cobrowse.Visitor.isPageMasked()") is False
-    assert "SECRET_DENIED" not in sent.text()
+    assert "SECRET_DENIED" not in sent.text()  # nor the masked page's title (SECRET_DENIED_TITLE)
+    # the title of an unmasked page is shown to the agent once its snapshot went out
+    wait_for(console, "document.getElementById('cb-page-title').textContent === 'Masking hook test page'")
 
 
 # --- the spec's examples ---------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ export interface OutboxSink {
   /** True when the socket is open and its send buffer is below the high-water mark. */
   canSend(): boolean;
   /** Called just before the first frame of an epoch goes out (the session sends `page` then). */
-  beforeSnapshot(): void;
+  /** Called before each snapshot frame goes out (`masked`: the frame of a masked page's epoch). */
+  beforeSnapshot(masked: boolean): void;
   /** Asks the recorder for a fresh full snapshot (after an overflow). */
   requestSnapshot(): void;
   /**
@@ -153,7 +154,7 @@ export class Outbox {
         }
         parts = checked;
       }
-      if (batch.snapshot) this.sink.beforeSnapshot();
+      if (batch.snapshot) this.sink.beforeSnapshot(batch.masked === true);
       const frame =
         `{"v":1,"t":"events","seq":${this.nextSeq},"epoch":${batch.epoch},` +
         `"snapshot":${batch.snapshot},${batch.masked ? '"masked":true,' : ""}"data":[${parts.join(",")}]}`;

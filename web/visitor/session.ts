@@ -98,7 +98,8 @@ export class SessionClient {
       canSend: () =>
         this.phase === "live" && this.transport.isOpen && this.transport.bufferedAmount < HIGH_WATER_BYTES &&
         !this.capture.held,
-      beforeSnapshot: () => this.transport.send(msg<PageMsg>({ t: "page", ...pageInfo() })),
+      // The title goes out only with an unmasked page's snapshot: a masked page's title may name what it hides.
+      beforeSnapshot: (masked) => this.transport.send(msg<PageMsg>({ t: "page", ...pageInfo(!masked) })),
       requestSnapshot: () => this.masking.snapshotRequested(),
       check: (parts, snapshot) => this.masking.checkBatch(parts, snapshot),
     });
@@ -402,6 +403,10 @@ export class SessionClient {
 }
 
 /** The page the visitor is on, as sent with `start`, `resume` and every snapshot. */
-export function pageInfo(): { url: string; title: string } {
-  return { url: location.href, title: document.title };
+/**
+ * Where the visitor is, for the agent's header. The title is left out (`withTitle` false) until the page is
+ * known to be unmasked: at start and resume the masking rules are not known yet.
+ */
+export function pageInfo(withTitle = false): { url: string; title: string } {
+  return { url: location.href, title: withTitle ? document.title : "" };
 }
