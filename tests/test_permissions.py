@@ -98,3 +98,14 @@ def test_origins() -> None:
     assert not origin_allowed(allowed, "https://shop.example.evil.io")
     assert not origin_allowed(allowed, None)
     assert not origin_allowed(allowed, "null")
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_a_guest_only_watches(action: Action) -> None:
+    from cobrowse.permissions import check_guest
+
+    refusal = check_guest(action)
+    if action is Action.WATCH:
+        assert refusal is None
+    else:
+        assert refusal is not None and refusal.code == "accessdenied" and refusal.status == 403

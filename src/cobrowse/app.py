@@ -27,7 +27,7 @@ from .auth import COOKIE_NAME
 from .broker import create_broker
 from .config import Config, ensure_secret
 from .console.routes import console_routes
-from .sessions.agent_endpoint import agent_endpoint
+from .sessions.agent_endpoint import agent_endpoint, guest_endpoint
 from .sessions.runtime import SessionRuntime
 from .sessions.visitor_endpoint import visitor_endpoint
 from .static_files import PublicStaticFiles
@@ -100,6 +100,7 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
         [
             WebSocketRoute("/ws/visitor", visitor_endpoint),
             WebSocketRoute("/ws/agent", agent_endpoint),
+            WebSocketRoute("/ws/guest", guest_endpoint),
             *console_routes(),
             Mount("/static", PublicStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
         ]

@@ -70,6 +70,17 @@ def check(agent: Agent | None, action: Action, group_id: int | None) -> Refusal 
     return None
 
 
+#: What an admitted guest may do in the one session it was invited to: watch it, nothing more.
+GUEST_MAY = frozenset({Action.WATCH})
+
+
+def check_guest(action: Action) -> Refusal | None:
+    """None if a guest may do ``action`` in its session; guests never end, message, invite or manage."""
+    if action in GUEST_MAY:
+        return None
+    return Refusal(403, "accessdenied", f"a guest may not {action.value}: only agents may")
+
+
 def check_permissions(names: Iterable[str]) -> tuple[str, ...]:
     """Validate permission names (ValueError names the unknown one); canonical order, no duplicates."""
     wanted = set()

@@ -452,3 +452,44 @@ def test_joins_leaves_ends_and_permission_changes_are_audited(server: LiveServer
         assert [s["id"] for s in history.json()] == [session_id]
     with http(server, "plain") as member:
         assert member.get("/api/v1/audit").status_code == 403
+
+
+# --- guests: the guest row of the matrix (join only by invitation; watch; nothing else) -------------
+
+
+@pytest.mark.parametrize("action", ["message", "invite", "end", "manage"])
+def test_matrix_guest(server: LiveServer, action: str) -> None:
+    """An admitted guest watches; ``end``/``message``/``admit`` over its socket are refused with
+    ``accessdenied``, and it has no credential for REST at all (``invite``/``manage``: 401)."""
+
+    async def scenario() -> None:
+        async with visitor(server, f"m-guest-{action}") as (page, started):
+            agent_ws, joined = await join(server, f"m-guest-{action}", "demo")
+            assert joined["t"] == "joined"
+            with http(server, "demo") as client:
+                url = client.post(f"/api/v1/sessions/{started['session']}/guests").json()["url"]
+            guest = await connect(server.ws + "/ws/guest")
+            await send(guest, t="guestjoin", token=url.rsplit("/", 1)[1], name="Guest")
+            while (request := await recv(agent_ws))["t"] != "guest_request":
+                pass
+            await send(agent_ws, t="admit", guestid=request["guestid"], accept=True)
+            assert (await recv(guest))["t"] == "addguestaccepted"
+            assert (await recv(guest))["t"] == "joined"  # watching is allowed
+            wire = {"message": {"t": "message", "name": "x", "data": 1}, "end": {"t": "end"}}
+            wire["invite"] = {"t": "admit", "guestid": request["guestid"], "accept": True}
+            if action in wire:
+                await send(guest, **wire[action])
+                while (got := await recv(guest))["t"] != "error":
+                    pass
+                assert got["code"] == "accessdenied"
+            with http(server) as anonymous:  # a guest holds no cookie or token: REST sees no one
+                path = (
+                    f"/api/v1/sessions/{started['session']}/guests"
+                    if action == "invite"
+                    else "/api/v1/agents"
+                )
+                assert anonymous.request("POST" if action == "invite" else "GET", path).status_code == 401
+            await guest.close()
+            await agent_ws.close()
+
+    asyncio.run(scenario())

@@ -59,6 +59,30 @@ export interface AgentEvents {
   message: { name: string; data: unknown };
   /** The visitor paused or resumed the session (`Visitor.pauseSession`). */
   pause: PauseState;
+  /** A guest waits for admission (answer with `admitGuest`). */
+  guestrequest: { guestid: number; name: string };
+  /** A waiting guest was admitted or declined (by any agent), or left (`accept` false). */
+  guestanswered: { guestid: number; accept: boolean };
+  /** As a guest: an agent admitted you (`joined` follows) or declined you. */
+  addguestaccepted: { guestid: number };
+  addguestdeclined: { guestid: number };
+}
+
+/** A guest invitation link (single use; expires). */
+export interface GuestInvitation {
+  url: string;
+  expiresAt: string;
+}
+
+/** One live session of the agent's groups (`listSessions`). */
+export interface LiveSessionInfo {
+  session: number;
+  key: string;
+  group: number;
+  visitorName: string | null;
+  startedAt: string;
+  pageUrl: string | null;
+  pageTitle: string | null;
 }
 
 /** An error with the protocol's error code (`notfound`, `forbidden`, `badkey`, ...). */
@@ -89,4 +113,12 @@ export interface CobrowseAgentApi {
   /** Calls `handler(name, msg)` for each message of that name from the visitor's page. */
   addSessionMessageListener(name: string, handler: (name: string, msg: unknown) => void): void;
   removeSessionMessageListener(name: string, handler: (name: string, msg: unknown) => void): void;
+  /** Creates a single-use guest link into the joined session (needs `invite_guests`). */
+  inviteGuest(): Promise<GuestInvitation>;
+  /** Admits (`accept` true) or declines a waiting guest (needs `invite_guests`). */
+  admitGuest(guestid: number, accept: boolean): void;
+  /** The live sessions of the agent's groups. */
+  listSessions(): Promise<LiveSessionInfo[]>;
+  /** As an invited guest: ask to join with the link's token; resolves when admitted and joined. */
+  joinAsGuest(token: string, name: string): Promise<JoinedInfo>;
 }

@@ -11,6 +11,8 @@ import {
   KEY_RULE,
   type EndReason,
   type EventsMsg,
+  type AdmitMsg,
+  type GuestJoinMsg,
   type JoinMsg,
   type JoinedMsg,
   type ServerToAgent,
@@ -70,6 +72,8 @@ export class AgentClient {
   private readonly sequencer = new Sequencer();
   private conn: Connection | null = null;
   private joinMsg: { key: string; group: number | null } | null = null;
+  /** Set when joining as an invited guest (guest.ts): the hello is `guestjoin` on /ws/guest. */
+  private guestMsg: { token: string; name: string } | null = null;
   private pendingJoin: Pending<JoinedInfo> | null = null;
   private pendingEnd: Pending<void> | null = null;
   private lastError: { code: string; msg: string } | null = null;
@@ -97,6 +101,27 @@ export class AgentClient {
     return this.sequencer.epoch;
   }
 
+  /** As an invited guest: spend the link's token and wait for an agent to admit us (then `joined`). */
+  joinAsGuest(token: string, name: string): Promise<JoinedInfo> {
+    if (typeof token !== "string" || !token) return Promise.reject(new AgentError("badinvite", "no guest token"));
+    const clean = typeof name === "string" ? name.trim() : "";
+    if (clean.length < 1 || clean.length > 100) {
+      return Promise.reject(new AgentError("badname", "a guest name is 1 to 100 characters"));
+    }
+    this.shutdown(new AgentError("aborted", "a new join replaced this one"));
+    this.guestMsg = { token, name: clean };
+    return this.connect(this.url.replace(/\/ws\/agent$/, "/ws/guest"));
+  }
+
+  /** Answer a waiting guest (`guestrequest` event); the server checks `invite_guests`. */
+  admitGuest(guestid: number, accept: boolean): void {
+    if (this.currentState !== "joined" || !this.conn) throw new AgentError("notjoined", "not in a session");
+    if (!Number.isInteger(guestid)) throw new AgentError("badguest", "guestid must be an integer");
+    if (!this.conn.send(msg<AdmitMsg>({ t: "admit", guestid, accept: accept === true }))) {
+      throw new AgentError("conndrop", "not connected to the server; try again");
+    }
+  }
+
   join(key: string, opts: JoinOptions = {}): Promise<JoinedInfo> {
     if (typeof key !== "string" || !KEY_PATTERN.test(key)) {
       return Promise.reject(new AgentError("badkey", `invalid session key: ${KEY_RULE}`));
@@ -107,12 +132,16 @@ export class AgentClient {
     }
     this.shutdown(new AgentError("aborted", "a new join replaced this one"));
     this.joinMsg = { key, group };
+    return this.connect(this.url);
+  }
+
+  private connect(url: string): Promise<JoinedInfo> {
     this.lastError = null;
     this.setState("connecting");
     const promise = new Promise<JoinedInfo>((resolve, reject) => {
       this.pendingJoin = { resolve, reject };
     });
-    const conn = new Connection(this.url, {
+    const conn = new Connection(url, {
       onOpen: () => this.onOpen(conn),
       onMessage: (m) => this.onMessage(conn, m),
       onStatus: (status) => {
@@ -166,6 +195,7 @@ export class AgentClient {
     this.sequencer.reset();
     this.info = null;
     this.joinMsg = null;
+    this.guestMsg = null;
     this.pendingJoin?.reject(err);
     this.pendingJoin = null;
     this.pendingEnd?.reject(err);
@@ -173,9 +203,15 @@ export class AgentClient {
   }
 
   private onOpen(conn: Connection): void {
-    if (this.conn !== conn || !this.joinMsg) return;
+    if (this.conn !== conn) return;
     // After a reconnect the server starts over with its current snapshot.
     this.sequencer.expectSnapshot();
+    if (this.guestMsg) {
+      // a guest link is single use: a reconnect presents it again and the server refuses it (badinvite)
+      conn.send(msg<GuestJoinMsg>({ t: "guestjoin", token: this.guestMsg.token, name: this.guestMsg.name }));
+      return;
+    }
+    if (!this.joinMsg) return;
     conn.send(msg<JoinMsg>({ t: "join", key: this.joinMsg.key, group: this.joinMsg.group }));
   }
 
@@ -224,6 +260,19 @@ export class AgentClient {
         this.events.emit("pause", pause);
         break;
       }
+      case "guest_request":
+        this.events.emit("guestrequest", { guestid: Number(m.guestid), name: String(m.name ?? "") });
+        break;
+      case "guest_answered":
+        this.events.emit("guestanswered", { guestid: Number(m.guestid), accept: m.accept === true });
+        break;
+      case "addguestaccepted":
+        this.events.emit("addguestaccepted", { guestid: Number(m.guestid) });
+        break;
+      case "addguestdeclined":
+        this.lastError = { code: "guestdeclined", msg: "an agent declined your request to join" };
+        this.events.emit("addguestdeclined", { guestid: Number(m.guestid) });
+        break;
       case "ended":
         this.onEnded(conn, m.reason);
         break;

@@ -9,6 +9,7 @@
 import type { CobrowseAgentApi } from "./api";
 import { AgentError } from "./api";
 import { AgentClient } from "./client";
+import { bindAgentGuests, bindGuestPage, inviteGuest, listSessions } from "./guests";
 import { MaskedPanel } from "./masked";
 import { PauseCover } from "./pause-cover";
 import { bindUi } from "./ui";
@@ -50,6 +51,10 @@ function facade(client: AgentClient): CobrowseAgentApi {
       client.messages.add(name, handler),
     removeSessionMessageListener: (name: string, handler: (name: string, msg: unknown) => void) =>
       client.messages.remove(name, handler),
+    inviteGuest: () => inviteGuest(client),
+    admitGuest: (guestid: number, accept: boolean) => client.admitGuest(guestid, accept),
+    listSessions: () => listSessions(),
+    joinAsGuest: (token: string, name: string) => client.joinAsGuest(token, name),
   });
 }
 
@@ -87,6 +92,9 @@ function start(): void {
   window.CobrowseAgent = facade(client);
   window.CobrowseAgentError = AgentError;
   if (document.getElementById("cb-join-form")) bindUi(client);
+  const guestToken = document.body.dataset.guestToken;
+  if (guestToken !== undefined) bindGuestPage(client, guestToken);
+  else if (document.getElementById("cb-join-form")) bindAgentGuests(client);
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });

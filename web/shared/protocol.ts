@@ -154,7 +154,17 @@ export interface JoinMsg extends Base<"join"> {
 export interface ResyncMsg extends Base<"resync"> {}
 export interface LeaveMsg extends Base<"leave"> {}
 export interface EndMsg extends Base<"end"> {}
-export type AgentToServer = JoinMsg | ResyncMsg | LeaveMsg | EndMsg | SessionMessageMsg;
+/** A guest's hello on /ws/guest: the invitation token and its name. */
+export interface GuestJoinMsg extends Base<"guestjoin"> {
+  token: string;
+  name: string;
+}
+/** An agent (with invite_guests) admits or declines a waiting guest. */
+export interface AdmitMsg extends Base<"admit"> {
+  guestid: number;
+  accept: boolean;
+}
+export type AgentToServer = JoinMsg | ResyncMsg | LeaveMsg | EndMsg | SessionMessageMsg | GuestJoinMsg | AdmitMsg;
 
 // server -> agent
 export interface JoinedMsg extends Base<"joined"> {
@@ -172,7 +182,28 @@ export interface JoinedMsg extends Base<"joined"> {
 export interface VisitorStatusMsg extends Base<"visitor"> {
   connected: boolean;
 }
+/** To agents: a guest waits for admission. */
+export interface GuestRequestMsg extends Base<"guest_request"> {
+  guestid: number;
+  name: string;
+}
+/** To agents: a waiting guest was answered (or left: accept false). */
+export interface GuestAnsweredMsg extends Base<"guest_answered"> {
+  guestid: number;
+  accept: boolean;
+}
+/** To the guest: admitted (joined follows) or declined (the socket closes). */
+export interface AddGuestAcceptedMsg extends Base<"addguestaccepted"> {
+  guestid: number;
+}
+export interface AddGuestDeclinedMsg extends Base<"addguestdeclined"> {
+  guestid: number;
+}
 export type ServerToAgent =
+  | GuestRequestMsg
+  | GuestAnsweredMsg
+  | AddGuestAcceptedMsg
+  | AddGuestDeclinedMsg
   | JoinedMsg
   | EventsMsg
   | PageMsg

@@ -8,7 +8,7 @@ Every action is checked by :mod:`cobrowse.permissions`. Every route returns JSON
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -73,6 +73,9 @@ class SessionOut(BaseModel):
     live: bool
     visitor: VisitorOut
     participants: list[ParticipantOut] | None = None
+    #: The visitor's current page (live sessions on this node only).
+    page_url: str | None = None
+    page_title: str | None = None
 
 
 async def require_agent(request: Request) -> Agent:
@@ -120,7 +123,11 @@ RuntimeDep = Annotated[SessionRuntime, Depends(runtime_of)]
 
 def session_out(record: SessionRecord, runtime: SessionRuntime) -> SessionOut:
     v = record.visitor
+    core = runtime.get(record.id)
+    page = core.page if core is not None else None
     return SessionOut(
+        page_url=page.url if page else None,
+        page_title=page.title if page else None,
         id=record.id,
         group=record.group_id,
         key=record.key,
@@ -220,3 +227,30 @@ async def end_session(
     )
     await runtime.end(core, "agent")
     return Response(status_code=204)
+
+
+class GuestInvitationOut(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+@router.post(
+    "/sessions/{session_id}/guests",
+    status_code=201,
+    summary="Invite a guest: a single-use link into a live session, valid 15 minutes",
+)
+async def invite_guest(
+    session_id: int, request: Request, agent: AgentDep, store: StoreDep, runtime: RuntimeDep
+) -> GuestInvitationOut:
+    record = await _session_for(agent, store, session_id, Action.INVITE)
+    if runtime.get(session_id) is None:
+        raise HTTPException(409, f"session {session_id} is not live")
+    try:
+        token, invitation = runtime.invitations.create(session_id, agent.id)
+    except OverflowError as exc:
+        raise HTTPException(429, str(exc)) from None
+    await store.audit("guest.invite", agent_id=agent.id, group_id=record.group_id, session_id=session_id)
+    return GuestInvitationOut(
+        url=str(request.base_url).rstrip("/") + f"/guest/{token}",
+        expires_at=datetime.fromtimestamp(invitation.expires_at, UTC),
+    )

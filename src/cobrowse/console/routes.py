@@ -162,6 +162,21 @@ async def console_page(request: Request) -> Response:
     return _render("console.html", agent_name=agent.name or agent.username, username=agent.username)
 
 
+async def guest_page(request: Request) -> Response:
+    """GET /guest/{token}: the console for an invited guest (no login); 404 with a clear message if the
+    link is unknown, used or expired. The token is spent only when the guest asks to join."""
+    token = str(request.path_params["token"])
+    runtime = request.app.state.runtime
+    if runtime.invitations.peek(token) is None:
+        return _render(
+            "guest.html",
+            status_code=404,
+            token="",
+            error="This guest link is not valid, has expired, or has already been used.",
+        )
+    return _render("guest.html", token=token, error="")
+
+
 async def stylesheet(request: Request) -> Response:
     """GET /agent/console.css: the console's own styles (hand-written, shipped in the package)."""
     return Response(
@@ -187,4 +202,5 @@ def console_routes() -> list[BaseRoute]:
         Route("/agent/logout", logout, methods=["POST"]),
         Route(CONSOLE_PATH, console_page, methods=["GET"]),
         Route("/agent/console.css", stylesheet, methods=["GET"]),
+        Route("/guest/{token}", guest_page, methods=["GET"]),
     ]

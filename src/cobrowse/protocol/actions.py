@@ -66,4 +66,22 @@ class ReleaseKey:
     """The session's key may be used again in its group."""
 
 
-Action = Forward | Publish | SendTo | Close | PersistEnd | PersistAgentJoin | PersistAgentLeave | ReleaseKey
+@dataclass(frozen=True)
+class Admission:
+    """A waiting guest's connection learns its answer: it takes its seat (``accept``) or closes."""
+
+    conn: str
+    accept: bool
+
+
+Action = (
+    Forward
+    | Publish
+    | SendTo
+    | Close
+    | PersistEnd
+    | PersistAgentJoin
+    | PersistAgentLeave
+    | ReleaseKey
+    | Admission
+)

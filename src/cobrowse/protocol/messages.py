@@ -200,7 +200,24 @@ class End(Message, tag="end"):
     pass
 
 
-AgentMessage = Join | Resync | Leave | End | SessionMessage
+class GuestJoin(Message, tag="guestjoin"):
+    """A guest's hello on ``/ws/agent`` instead of ``join``: the invitation token and the name to show."""
+
+    token: str = ""
+    name: str = ""
+
+
+class Admit(Message, tag="admit"):
+    """An agent admits (``accept``) or declines a waiting guest."""
+
+    guestid: int = 0
+    accept: bool = False
+
+
+#: Longest guest name (characters).
+MAX_GUEST_NAME = 100
+
+AgentMessage = Join | Resync | Leave | End | SessionMessage | GuestJoin | Admit
 
 # --- server -> agent ---
 
@@ -220,3 +237,29 @@ class Joined(Message, tag="joined"):
 
 class VisitorStatus(Message, tag="visitor"):
     connected: bool = False
+
+
+class GuestRequest(Message, tag="guest_request"):
+    """To agents: a guest waits to be admitted."""
+
+    guestid: int = 0
+    name: str = ""
+
+
+class GuestAnswered(Message, tag="guest_answered"):
+    """To agents: a waiting guest was admitted, declined, or left (``accept`` false)."""
+
+    guestid: int = 0
+    accept: bool = False
+
+
+class AddGuestAccepted(Message, tag="addguestaccepted"):
+    """To the guest: admitted; ``joined``, the log and the live stream follow."""
+
+    guestid: int = 0
+
+
+class AddGuestDeclined(Message, tag="addguestdeclined"):
+    """To the guest: declined; the socket closes."""
+
+    guestid: int = 0

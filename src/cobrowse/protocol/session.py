@@ -16,6 +16,7 @@ import msgspec
 from . import messages as m
 from .actions import (
     Action,
+    Admission,
     Close,
     Forward,
     PersistAgentJoin,
@@ -26,6 +27,9 @@ from .actions import (
     SendTo,
 )
 from .codec import CloseCode, ProtocolError
+
+#: Guests that may wait for admission at once in one session (more are refused with ``busy``).
+MAX_WAITING_GUESTS = 20
 
 
 class State(enum.Enum):
@@ -71,6 +75,9 @@ class SessionCore:
     pause: m.PauseState = field(default_factory=m.PauseState)
     userstate: dict[str, msgspec.Raw] = field(default_factory=dict)
     _next_num: int = 1
+    #: Guests waiting for an agent's answer: guestid -> (connection, name). At most MAX_WAITING_GUESTS.
+    waiting_guests: dict[int, tuple[str, str]] = field(default_factory=dict)
+    _next_guestid: int = 1
 
     # ---- visitor side -------------------------------------------------------------------------
 
@@ -201,11 +208,55 @@ class SessionCore:
         return actions
 
     def agent_message(self, conn: str, msg: m.SessionMessage) -> list[Action]:
-        """A session message from an agent's console: to the visitor's page only."""
-        if conn not in self.seats or self.state is State.ENDED:
+        """A session message from an agent's console (never a guest's): to the visitor's page only."""
+        if conn not in self.seats or self.seats[conn].entry.role != "agent" or self.state is State.ENDED:
             return []
         _check_named_data("session message", msg.name, msg.data)
         return [Publish(msg, to_visitor=True, to_agents=False)]
+
+    # ---- guests -------------------------------------------------------------------------------
+
+    def guest_waiting(self, conn: str, name: str) -> tuple[int, list[Action]]:
+        """A guest with a valid invitation waits: every agent is asked to admit or decline it."""
+        self._require_live()
+        name = name.strip()
+        if not 1 <= len(name) <= m.MAX_GUEST_NAME:
+            raise ProtocolError(
+                CloseCode.REJECTED, "badname", f"a guest name is 1 to {m.MAX_GUEST_NAME} characters"
+            )
+        if len(self.waiting_guests) >= MAX_WAITING_GUESTS:
+            raise ProtocolError(CloseCode.OVERLOADED, "busy", "too many guests are waiting; try again later")
+        guestid = self._next_guestid
+        self._next_guestid += 1
+        self.waiting_guests[guestid] = (conn, name)
+        return guestid, [Publish(m.GuestRequest(guestid=guestid, name=name), to_visitor=False)]
+
+    def guest_answer(self, conn: str, guestid: int, accept: bool) -> list[Action]:
+        """An agent (seated, checked for ``invite_guests`` by the caller) answers a waiting guest.
+
+        The first answer wins; an answer for a guest no longer waiting does nothing."""
+        if conn not in self.seats or self.seats[conn].entry.role != "agent" or self.state is State.ENDED:
+            return []
+        waiting = self.waiting_guests.pop(guestid, None)
+        if waiting is None:
+            return []
+        guest_conn, _ = waiting
+        return [
+            Publish(m.GuestAnswered(guestid=guestid, accept=accept), to_visitor=False),
+            Admission(guest_conn, accept),
+        ]
+
+    def guest_entry(self, guestid: int, name: str) -> m.AgentEntry:
+        """The agents-list entry of an admitted guest (seated with :meth:`agent_joined`)."""
+        return m.AgentEntry(name=name, role="guest", num=0, guestid=guestid)
+
+    def guest_gone(self, conn: str) -> list[Action]:
+        """A waiting guest's socket closed before any answer: agents drop the request."""
+        for guestid, (waiting_conn, _) in list(self.waiting_guests.items()):
+            if waiting_conn == conn:
+                del self.waiting_guests[guestid]
+                return [Publish(m.GuestAnswered(guestid=guestid, accept=False), to_visitor=False)]
+        return []
 
     def resync_needed(self) -> list[Action]:
         """An agent saw a gap; if the log cannot cover it, ask the visitor for a snapshot."""

@@ -4,6 +4,10 @@ Joining needs the ``view`` permission in the session's group and passes the grou
 (:func:`cobrowse.permissions.role_refusal`: ``accessdenied``, close 4403); ending and session messages are
 checked again, each time, against the agent's permissions as they are then.
 
+``/ws/guest`` is the same socket for an invited guest (no login): its hello ``guestjoin`` spends the
+invitation (:mod:`.guests`), the session's agents are asked, and once one with ``invite_guests`` admits it
+the guest is served exactly like an agent; it may only watch (:func:`cobrowse.permissions.check_guest`).
+
 The agent gets ``joined``, then the late-join log (last snapshot and what followed) from the broker, then
 the live channel. It subscribes before reading the log and skips events it already has by sequence number,
 so nothing falls between the two. A slow agent is resynchronised from the log instead of slowing anyone.
@@ -19,10 +23,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..auth import current_agent, same_origin
 from ..broker import Kind, Overflow, Subscription, unpack
-from ..permissions import Action, check, role_refusal
+from ..permissions import Action, check, check_guest, role_refusal
 from ..protocol import messages as m
 from ..protocol.codec import CloseCode, ProtocolError, decode_agent, encode
-from ..protocol.session import SessionCore
+from ..protocol.session import SessionCore, State
 from ..store.records import Agent
 from .outbox import Outbox
 from .runtime import SessionRuntime, agents_channel
@@ -110,17 +114,103 @@ def entry_for(agent: Agent) -> m.AgentEntry:
 
 
 async def agent_endpoint(ws: WebSocket) -> None:
+    """``/ws/agent``: a logged-in agent's console."""
+    await _endpoint(ws, guest=False)
+
+
+async def guest_endpoint(ws: WebSocket) -> None:
+    """``/ws/guest``: a guest with an invitation (no login); it watches once an agent admits it."""
+    await _endpoint(ws, guest=True)
+
+
+async def _wait_for_answer(ws: WebSocket, waiter: asyncio.Future[bool]) -> bool:
+    """The agents' answer for a waiting guest; a message from the guest meanwhile is refused, and a
+    closed socket ends the wait (WebSocketDisconnect)."""
+    receiving: asyncio.Future[object] = asyncio.ensure_future(receive_frame(ws))
+    either: set[asyncio.Future[object]] = {receiving, waiter}  # type: ignore[arg-type]
+    try:
+        done, _ = await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if waiter in done:
+            return waiter.result()
+        receiving.result()  # raises WebSocketDisconnect if it closed
+        raise ProtocolError(CloseCode.MALFORMED, "malformed", "wait for an agent to admit you")
+    finally:
+        receiving.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await receiving
+
+
+async def _guest_seat(
+    ws: WebSocket, runtime: SessionRuntime, outbox: Outbox, hello: m.GuestJoin
+) -> tuple[SessionCore, m.AgentEntry] | None:
+    """Spend the invitation, ask the session's agents, and wait for their answer (None: declined, and
+    the guest has been told)."""
+    invitation = runtime.invitations.spend(hello.token)
+    core = runtime.get(invitation.session_id)
+    if core is None:
+        raise ProtocolError(CloseCode.ENDED, "ended", "the session of this guest link has ended")
+    runtime.register(outbox)
+    outbox.start()
+    waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    runtime.admissions[outbox.id] = waiter
+    try:
+        guestid, actions = core.guest_waiting(outbox.id, hello.name)
+        await runtime.store.audit(
+            "guest.request",
+            group_id=core.group_id,
+            session_id=core.session_id,
+            details={"guestid": guestid, "name": hello.name.strip(), "invited_by": invitation.agent_id},
+        )
+        await runtime.run(core, actions)
+        try:
+            accepted = await _wait_for_answer(ws, waiter)
+        finally:
+            await runtime.run(core, core.guest_gone(outbox.id))
+    finally:
+        runtime.admissions.pop(outbox.id, None)
+    if not accepted and core.state is State.ENDED:
+        raise ProtocolError(CloseCode.ENDED, "ended", "the session ended before an agent admitted you")
+    if not accepted:
+        outbox.send(encode(m.AddGuestDeclined(guestid=guestid)))
+        outbox.close(CloseCode.FORBIDDEN, "declined")
+        await outbox.done.wait()
+        return None
+    outbox.send(encode(m.AddGuestAccepted(guestid=guestid)))
+    return core, core.guest_entry(guestid, hello.name.strip())
+
+
+async def _endpoint(ws: WebSocket, guest: bool) -> None:  # noqa: C901 - the socket's whole life
     runtime: SessionRuntime = ws.app.state.runtime
     await ws.accept()
     outbox = Outbox(ws, runtime.config.agent_queue_frames)
     core: SessionCore | None = None
-    pump: asyncio.Task[None] | None = None
     subscription: Subscription | None = None
+    agent: Agent | None = None
     try:
         if not same_origin(ws):  # cross-site WebSocket hijacking: another site riding the agent's cookie
             raise ProtocolError(
                 CloseCode.FORBIDDEN, "forbidden", "agent sockets are only accepted from the console"
             )
+        if guest:
+            hello = decode_agent(await receive_hello(ws))
+            if not isinstance(hello, m.GuestJoin):
+                raise ProtocolError(CloseCode.MALFORMED, "malformed", "the first message must be guestjoin")
+            seat = await _guest_seat(ws, runtime, outbox, hello)
+            if seat is None:
+                return
+            core, entry = seat
+            subscription = await runtime.broker.subscribe(
+                agents_channel(core.session_id), runtime.config.agent_queue_frames
+            )
+            await runtime.run(core, core.agent_joined(outbox.id, None, entry))
+            await runtime.store.audit(
+                "guest.join",
+                group_id=core.group_id,
+                session_id=core.session_id,
+                details={"guestid": entry.guestid, "name": entry.name},
+            )
+            await _serve(ws, runtime, core, outbox, subscription, None)
+            return
         agent = await current_agent(ws)
         if agent is None:
             raise ProtocolError(
@@ -157,27 +247,7 @@ async def agent_endpoint(ws: WebSocket) -> None:
         runtime.register(outbox)
         await runtime.run(core, core.agent_joined(outbox.id, agent.id, entry_for(agent)))
         outbox.start()
-        stream = AgentStream(runtime, core, outbox)
-        await stream.resync(first=encode(core.joined_message()))
-        pump = asyncio.create_task(stream.pump(subscription))
-        while not outbox.closing:
-            message = decode_agent(await receive_frame(ws))
-            if isinstance(message, m.Resync):
-                await stream.resync()
-            elif isinstance(message, m.Leave):
-                outbox.close(CloseCode.NORMAL, "left the session")
-            elif isinstance(message, m.End):
-                now = await _permit_now(runtime, agent, Action.END, core.group_id)
-                await runtime.store.audit(
-                    "session.end.request", agent_id=now.id, group_id=core.group_id, session_id=core.session_id
-                )
-                await runtime.end(core, "agent")
-            elif isinstance(message, m.SessionMessage):
-                await _permit_now(runtime, agent, Action.MESSAGE, core.group_id)
-                await runtime.run(core, core.agent_message(outbox.id, message))
-            else:
-                raise ProtocolError(CloseCode.MALFORMED, "malformed", "already joined")
-        await outbox.done.wait()
+        await _serve(ws, runtime, core, outbox, subscription, agent)
     except ProtocolError as exc:
         await outbox.stop()
         await refuse(ws, exc)
@@ -190,13 +260,65 @@ async def agent_endpoint(ws: WebSocket) -> None:
             ws, ProtocolError(CloseCode.SERVICE, "service", f"server error: {exc.__class__.__name__}")
         )
     finally:
+        await outbox.stop()
+        runtime.unregister(outbox)
+        if subscription is not None:
+            await subscription.close()
+        if core is not None:
+            await runtime.run(core, core.agent_left(outbox.id))
+
+
+async def _serve(
+    ws: WebSocket,
+    runtime: SessionRuntime,
+    core: SessionCore,
+    outbox: Outbox,
+    subscription: Subscription,
+    agent: Agent | None,
+) -> None:
+    """A seated agent (or guest, ``agent`` None): joined, the log, the live channel, and its requests."""
+    pump: asyncio.Task[None] | None = None
+    try:
+        stream = AgentStream(runtime, core, outbox)
+        await stream.resync(first=encode(core.joined_message()))
+        pump = asyncio.create_task(stream.pump(subscription))
+        while not outbox.closing:
+            message = decode_agent(await receive_frame(ws))
+            if isinstance(message, m.Resync):
+                await stream.resync()
+            elif isinstance(message, m.Leave):
+                outbox.close(CloseCode.NORMAL, "left the session")
+            elif agent is None:  # a guest: it watches, nothing more (permissions.check_guest)
+                action = Action.INVITE if isinstance(message, m.Admit) else Action.END
+                action = Action.MESSAGE if isinstance(message, m.SessionMessage) else action
+                refusal = check_guest(action)
+                if refusal is None or isinstance(message, m.Join | m.GuestJoin):
+                    raise ProtocolError(CloseCode.MALFORMED, "malformed", "already joined")
+                outbox.send(encode(m.Error(code=refusal.code, msg=refusal.msg)))
+            elif isinstance(message, m.Admit):
+                now = await _permit_now(runtime, agent, Action.INVITE, core.group_id)
+                await runtime.store.audit(
+                    "guest.admit" if message.accept else "guest.decline",
+                    agent_id=now.id,
+                    group_id=core.group_id,
+                    session_id=core.session_id,
+                    details={"guestid": message.guestid},
+                )
+                await runtime.run(core, core.guest_answer(outbox.id, message.guestid, message.accept))
+            elif isinstance(message, m.End):
+                now = await _permit_now(runtime, agent, Action.END, core.group_id)
+                await runtime.store.audit(
+                    "session.end.request", agent_id=now.id, group_id=core.group_id, session_id=core.session_id
+                )
+                await runtime.end(core, "agent")
+            elif isinstance(message, m.SessionMessage):
+                await _permit_now(runtime, agent, Action.MESSAGE, core.group_id)
+                await runtime.run(core, core.agent_message(outbox.id, message))
+            else:
+                raise ProtocolError(CloseCode.MALFORMED, "malformed", "already joined")
+        await outbox.done.wait()
+    finally:
         if pump is not None:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
-        elif subscription is not None:
-            await subscription.close()
-        await outbox.stop()
-        runtime.unregister(outbox)
-        if core is not None:
-            await runtime.run(core, core.agent_left(outbox.id))

@@ -36,6 +36,7 @@ from ..protocol.rules import (
 from ..protocol.session import SessionCore, State
 from ..store import Store
 from ..store.records import Group, VisitorFields
+from .guests import Invitations
 
 log = logging.getLogger("cobrowse.sessions")
 T = TypeVar("T")
@@ -88,6 +89,9 @@ class SessionRuntime:
         self._by_key: dict[tuple[int, str], int] = {}
         self._conns: dict[str, LocalConnection] = {}
         self._ticker: asyncio.Task[None] | None = None
+        self.invitations = Invitations()
+        #: Waiting guests' connections -> the answer they wait for (set by an ``Admission`` action).
+        self.admissions: dict[str, asyncio.Future[bool]] = {}
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -286,7 +290,16 @@ class SessionRuntime:
             case a.PersistEnd(reason=reason):
                 await self._safe(self.store.end_session(sid, reason, datetime.now(UTC)))
                 log.info("session %s ended: %s", sid, reason)
+            case a.Admission(conn=conn_id, accept=accept):
+                waiter = self.admissions.get(conn_id)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(accept)
             case a.ReleaseKey():
+                self.invitations.drop_session(sid)
+                for waiting_conn, _ in core.waiting_guests.values():
+                    waiter = self.admissions.get(waiting_conn)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(False)
                 live = self._by_id.pop(sid, None)
                 self._by_key.pop((core.group_id, core.key), None)
                 if live is not None:
