@@ -9,6 +9,7 @@ const common = { bundle: true, format: "iife", target: "es2019", sourcemap: true
 
 await build({ ...common, entryPoints: ["web/visitor/index.ts"], outfile: `${out}/visitor.js` });
 await build({ ...common, entryPoints: ["web/agent/index.ts"], outfile: `${out}/agent.js` });
+await build({ ...common, entryPoints: ["web/agent/admin.ts"], outfile: `${out}/admin.js` }); // /agent/admin
 copyFileSync("node_modules/@rrweb/replay/dist/style.css", `${out}/rrweb-replay.css`);
 copyFileSync("web/visitor/public-api.d.ts", `${out}/visitor.d.ts`); // the visitor API's declarations
 // The REST API's docs page is served from here, so it works on a machine without Internet access.

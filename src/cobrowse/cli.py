@@ -90,9 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
         _group_masking,
     )
     masking.add_argument("--id", type=int, required=True, help="group id")
-    masking.add_argument("--selector", action="append", metavar="CSS", help="masked element selector (repeat)")
-    masking.add_argument("--allow", action="append", metavar="GLOB", help="URL pattern of unmasked pages (repeat)")
-    masking.add_argument("--deny", action="append", metavar="GLOB", help="URL pattern of masked pages (repeat)")
+    masking.add_argument(
+        "--selector", action="append", metavar="CSS", help="masked element selector (repeat)"
+    )
+    masking.add_argument(
+        "--allow", action="append", metavar="GLOB", help="URL pattern of unmasked pages (repeat)"
+    )
+    masking.add_argument(
+        "--deny", action="append", metavar="GLOB", help="URL pattern of masked pages (repeat)"
+    )
     masking.add_argument("--clear", action="store_true", help="start from no rules")
     masking.add_argument("--json", action="store_true", help="print the rules as JSON")
 

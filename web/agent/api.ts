@@ -49,6 +49,12 @@ export interface AgentEvents {
   visitor: { connected: boolean };
   agents: AgentsInfo;
   ended: { reason: EndReason };
+  /** The visitor moved to a page with another URL (not fired for the same page repeated after a join). */
+  navigate: PageInfo;
+  /** The visitor's page is connected (`visible` true) or gone (navigating, closed, or its connection lost). */
+  pagevisibility: { visible: boolean };
+  /** The same as `ended` (the name the issue's API uses). */
+  sessionend: { reason: EndReason };
   error: { code: string; msg: string };
   /** The server refused this agent: a missing permission or the group's role policy (then `error` follows). */
   accessdenied: { code: string; msg: string };

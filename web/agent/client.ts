@@ -232,14 +232,18 @@ export class AgentClient {
         break;
       case "page": {
         const page = { url: String(m.url ?? ""), title: String(m.title ?? "") };
+        const previous = this.info?.page?.url ?? null;
         if (this.info) this.info.page = page;
         this.events.emit("page", page);
+        // `page` also repeats the current page (after a join or reconnect); `navigate` is only a real move
+        if (previous !== page.url) this.events.emit("navigate", { ...page });
         break;
       }
       case "visitor": {
         const connected = Boolean(m.connected);
         if (this.info) this.info.visitorConnected = connected;
         this.events.emit("visitor", { connected });
+        this.events.emit("pagevisibility", { visible: connected });
         break;
       }
       case "agents": {
@@ -311,6 +315,7 @@ export class AgentClient {
     this.conn = null;
     this.setState("ended");
     this.events.emit("ended", { reason });
+    this.events.emit("sessionend", { reason });
     this.pendingEnd?.resolve();
     this.pendingEnd = null;
     this.pendingJoin?.reject(new AgentError("ended", `the session has ended (${reason})`));

@@ -25,7 +25,9 @@ class GroupOut(BaseModel):
 
 
 class MaskingPagesModel(BaseModel):
-    allow: list[str] = Field(default_factory=list, description="URL glob patterns; if any, other pages are masked")
+    allow: list[str] = Field(
+        default_factory=list, description="URL glob patterns; if any, other pages are masked"
+    )
     deny: list[str] = Field(default_factory=list, description="URL glob patterns of masked pages (deny wins)")
 
 

@@ -159,7 +159,12 @@ async def console_page(request: Request) -> Response:
     if agent is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"{LOGIN_PATH}?next={quote(here, safe='/')}", status_code=303)
-    return _render("console.html", agent_name=agent.name or agent.username, username=agent.username)
+    return _render(
+        "console.html",
+        agent_name=agent.name or agent.username,
+        username=agent.username,
+        admin_hidden="" if agent.is_admin else "hidden",
+    )
 
 
 async def guest_page(request: Request) -> Response:
@@ -186,6 +191,13 @@ async def stylesheet(request: Request) -> Response:
     )
 
 
+async def _admin_page(request: Request) -> Response:
+    """GET /agent/admin: the administration page (console/admin.py)."""
+    from .admin import admin_page  # console/admin.py builds on this module
+
+    return await admin_page(request)
+
+
 async def _sso_login(request: Request) -> Response:
     """GET /agent/sso: sign in with a signed login key (console/sso.py)."""
     from .sso import sso_login  # console/sso.py builds on this module
@@ -201,6 +213,7 @@ def console_routes() -> list[BaseRoute]:
         Route("/agent/sso", _sso_login, methods=["GET"]),
         Route("/agent/logout", logout, methods=["POST"]),
         Route(CONSOLE_PATH, console_page, methods=["GET"]),
+        Route("/agent/admin", _admin_page, methods=["GET"]),
         Route("/agent/console.css", stylesheet, methods=["GET"]),
         Route("/guest/{token}", guest_page, methods=["GET"]),
     ]

@@ -30,7 +30,9 @@ def parse_masking_config(raw: Any) -> MaskingConfig:
         raise ValueError(f"at most {MAX_SELECTORS} masked element selectors")
     for selector in config.selectors:
         if not selector.strip() or len(selector) > MAX_LENGTH or "{" in selector or "}" in selector:
-            raise ValueError(f"invalid CSS selector {selector[:60]!r}: 1 to {MAX_LENGTH} characters, no braces")
+            raise ValueError(
+                f"invalid CSS selector {selector[:60]!r}: 1 to {MAX_LENGTH} characters, no braces"
+            )
     for name, patterns in (("allow", config.pages.allow), ("deny", config.pages.deny)):
         if len(patterns) > MAX_PATTERNS:
             raise ValueError(f"at most {MAX_PATTERNS} {name} patterns")
