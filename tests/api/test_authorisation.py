@@ -134,8 +134,8 @@ async def join(
 ACTORS = ("member-admin", "member", "member-noview", "other-group", "anonymous", "visitor")
 USER = {"member-admin": "demo", "member": "plain", "member-noview": "noview", "other-group": "other"}
 ALLOWED = {
-    "member-admin": {"join", "watch", "message", "end", "manage"},
-    "member": {"join", "watch", "message", "end"},
+    "member-admin": {"join", "watch", "message", "end", "invite", "manage"},
+    "member": {"join", "watch", "message", "end", "invite"},
     "member-noview": set(),
     "other-group": set(),
     "anonymous": set(),
@@ -186,6 +186,10 @@ def rest_attempt(
             assert (listing.status_code == 200) == (response.status_code == 200), listing.text
         elif action == "end":
             response = client.post(f"/api/v1/sessions/{session_id}/end", headers=headers)
+        elif action == "invite":
+            response = client.post(f"/api/v1/sessions/{session_id}/guests", headers=headers)
+            if response.status_code < 300:
+                assert "/guest/" in response.json()["url"]
         elif action == "manage":
             response = client.get("/api/v1/agents", headers=headers)
             patch = client.patch("/api/v1/groups/1/settings", json={"name": "Demo"}, headers=headers)
@@ -211,7 +215,7 @@ def test_matrix_over_the_websocket(server: LiveServer, actor: str, action: str) 
 
 
 @pytest.mark.parametrize("actor", ACTORS)
-@pytest.mark.parametrize("action", ["watch", "end", "manage"])
+@pytest.mark.parametrize("action", ["watch", "end", "invite", "manage"])
 def test_matrix_over_rest(server: LiveServer, actor: str, action: str) -> None:
     async def scenario() -> tuple[bool, int]:
         async with visitor(server, f"m-rest-{actor}-{action}") as (_, started):
@@ -227,7 +231,7 @@ def test_matrix_over_rest(server: LiveServer, actor: str, action: str) -> None:
             == {
                 "member": 403,
                 "member-noview": 403,
-                "other-group": 404 if action != "manage" else 403,
+                "other-group": 404 if action != "manage" else 403,  # no such session in its groups
                 "anonymous": 401,
                 "visitor": 401,
             }[actor]
