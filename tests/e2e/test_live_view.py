@@ -381,3 +381,21 @@ def test_a_lost_frame_is_healed_by_a_resync(
     # and it goes on live from there
     visitor.locator("#name").fill("after the resync")
     in_replay(wait_for, console, "doc.getElementById('name').value === 'after the resync'")
+
+
+def test_the_pointer_s_resting_place_reaches_the_agent_after_a_quick_move(
+    stack: Any, visitor: Page, agent: Callable[..., Page], wait_for: Wait
+) -> None:
+    start_session(visitor, f"{stack.site}/basic.html", "live-pointer-rest", wait_for)
+    console = agent()
+    join(console, "live-pointer-rest")
+    in_replay(wait_for, console, "doc.getElementById('title')?.textContent === 'Basic test page'")
+    for _ in range(3):
+        # two moves a few ms apart: rrweb's sampler records the first and drops the second (its throttle has
+        # no trailing call), so only the pointer trail brings the resting point to the agent
+        visitor.mouse.move(120, 140)
+        visitor.mouse.move(377, 211)
+        pointer_at(wait_for, console, 377, 211)
+        visitor.mouse.move(377, 90)
+        visitor.mouse.move(150, 260)
+        pointer_at(wait_for, console, 150, 260)

@@ -19,6 +19,7 @@
 import { record } from "@rrweb/record";
 import type { eventWithTime } from "@rrweb/types";
 import { HostExcluder } from "./exclude";
+import { PointerTrail } from "./pointer-trail";
 
 /** Elements never serialized: the site's opt-out attribute and our own UI's host element. */
 export const NO_CONTENT_SELECTOR = "[data-no-cobrowse-content]";
@@ -72,6 +73,7 @@ function nextRecordedSibling(tag: string): number | null {
 export class Capture {
   private stopRecording: (() => void) | null = null;
   private readonly excluder: HostExcluder;
+  private trail: PointerTrail | null = null;
   /** The current masking rules; null (no rules known, or a masked page): nothing is recorded. */
   private masking: CaptureMasking | null = null;
 
@@ -100,11 +102,12 @@ export class Capture {
     if (this.held) return;
     const rules = this.masking;
     if (!rules) return; // masking rules not known yet, or the page is masked: nothing may be recorded
+    const emit = (event: eventWithTime): void => {
+      const clean = rules.sanitize(this.excluder.process(event));
+      if (clean) this.options.emit(clean);
+    };
     const stop = record<eventWithTime>({
-      emit: (event) => {
-        const clean = rules.sanitize(this.excluder.process(event));
-        if (clean) this.options.emit(clean);
-      },
+      emit,
       sampling: { mousemove: 50, mousemoveCallback: 50, scroll: 50, input: "all" },
       maskInputOptions: TEXT_INPUT_TYPES,
       maskInputFn: (text, element) => rules.maskInput(text, element),
@@ -124,6 +127,8 @@ export class Capture {
       },
     });
     this.stopRecording = stop ?? (() => undefined);
+    this.trail = new PointerTrail(emit);
+    this.trail.start();
   }
 
   /**
@@ -146,6 +151,8 @@ export class Capture {
   }
 
   stop(): void {
+    this.trail?.stop();
+    this.trail = null;
     const stop = this.stopRecording;
     this.stopRecording = null;
     if (stop) {
