@@ -198,3 +198,13 @@ def test_pause_is_shown_to_late_joiners_and_lasts_one_page() -> None:
     assert c.joined_message().pause == m.PauseState()
     with pytest.raises(ProtocolError):
         c.visitor_pause("v2", m.Pause(pause=True, message="x" * (16 * 1024 + 1)))
+
+
+def test_page_messages_are_cut_to_the_limits() -> None:
+    from cobrowse.protocol.rules import MAX_TITLE, MAX_URL
+
+    c = core()
+    c.visitor_connected("v1")
+    out = c.visitor_page("v1", m.PageInfo(url="u" * (MAX_URL + 10), title="t" * (MAX_TITLE + 10)))
+    assert out == [a.Publish(m.Page(url="u" * MAX_URL, title="t" * MAX_TITLE), to_visitor=False)]
+    assert c.page == m.PageInfo(url="u" * MAX_URL, title="t" * MAX_TITLE)

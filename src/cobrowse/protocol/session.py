@@ -27,6 +27,7 @@ from .actions import (
     SendTo,
 )
 from .codec import CloseCode, ProtocolError
+from .rules import clean_page
 
 #: Guests that may wait for admission at once in one session (more are refused with ``busy``).
 MAX_WAITING_GUESTS = 20
@@ -141,9 +142,10 @@ class SessionCore:
         return actions
 
     def visitor_page(self, conn: str, page: m.PageInfo) -> list[Action]:
+        """The page the visitor is on, cut to the documented URL and title limits like at start and resume."""
         if conn != self.visitor_conn or self.state is State.ENDED:
             return []
-        self.page = page
+        self.page = page = clean_page(page)
         return [Publish(m.Page(url=page.url, title=page.title), to_visitor=False)]
 
     def visitor_message(self, conn: str, msg: m.SessionMessage) -> list[Action]:
