@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +36,9 @@ from typing import Any
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = Path(sys.executable).parent / "cobrowse"
+sys.path.insert(0, str(ROOT / "tests"))  # the demo launcher shared with the browser tests
+from support.demo_process import CLI, start_demo, stop_demo  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -49,7 +48,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-READY = re.compile(r"^COBROWSE READY server=(?P<server>\S+) site=(?P<site>\S+)\s*$", re.MULTILINE)
 ROWS = 500  # 500 rows x (1 div + 9 spans) = 5,000 elements
 
 PAGE = """<!doctype html>
@@ -102,39 +100,6 @@ def page_html() -> str:
     return PAGE.format(elements=ROWS * 10, rows=rows)
 
 
-def start_demo(data_dir: Path, pages: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COBROWSE_")}
-    cmd = [
-        str(CLI),
-        "--data-dir",
-        str(data_dir),
-        "demo",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--site-port",
-        "0",
-        "--site-pages",
-        str(pages),
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=ROOT
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        match = READY.search(log_path.read_text(errors="replace"))
-        if match:
-            port = match["site"].rstrip("/").rsplit(":", 1)[1]
-            return process, match["server"].rstrip("/"), f"http://a.localhost:{port}"
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    process.kill()
-    raise SystemExit(f"cobrowse demo did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-
-
 def login(page: Page, server: str, username: str, password: str) -> None:
     page.goto(f"{server}/agent/login")
     page.locator('input[name="username"]').fill(username)
@@ -166,7 +131,11 @@ def measure(runs: int) -> dict[str, Any]:
     pages = tmp / "pages"
     pages.mkdir()
     (pages / "masking-bench.html").write_text(page_html(), encoding="utf-8")
-    process, server, site = start_demo(tmp / "data", pages, tmp / "demo.log")
+    try:
+        demo = start_demo(tmp / "data", pages, tmp / "demo.log")
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
+    process, server, site = demo.process, demo.server, f"http://a.localhost:{demo.site_port}"
     key = "bench-masking"
     rule: list[float] = []
     plain: list[float] = []
@@ -240,11 +209,7 @@ def measure(runs: int) -> dict[str, Any]:
             snapshot_bytes = visitor.evaluate("document.documentElement.outerHTML.length")
             browser.close()
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_demo(process)
         shutil.rmtree(tmp, ignore_errors=True)
     return {"rule": rule, "plain": plain, "html": snapshot_bytes}
 

@@ -19,11 +19,8 @@ never with sleeps: ``def test_x(visitor, wait_for): ... wait_for(visitor, "windo
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,11 +31,11 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from support.demo_process import CLI, clean_env, log_tail, start_demo, stop_demo
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_PAGES = Path(__file__).resolve().parent / "pages"
 RESULTS_DIR = REPO_ROOT / "test-results"
-#: The CLI of the environment running the tests (``.venv/bin/cobrowse`` when run by scripts/test).
-CLI = Path(sys.executable).parent / "cobrowse"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -52,7 +49,6 @@ CHROMIUM_ARGS = [
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password"
 READY_TIMEOUT_S = 30.0
-_READY = re.compile(r"^COBROWSE READY server=(?P<server>\S+) site=(?P<site>\S+)\s*$", re.MULTILINE)
 
 
 # --- the demo stack --------------------------------------------------------------------------------
@@ -75,7 +71,7 @@ class Stack:
         With ``check`` (the default) a non-zero exit fails the test with the command's output.
         """
         cmd = [str(CLI), "--data-dir", str(self.data_dir), *args]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_clean_env())
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=clean_env())
         if check and done.returncode != 0:
             raise AssertionError(
                 f"{' '.join(cmd)} exited with {done.returncode}\n"
@@ -85,75 +81,19 @@ class Stack:
 
     def log_tail(self, lines: int = 60) -> str:
         """The last lines the demo process printed (stdout and stderr), for error messages."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def _clean_env() -> dict[str, str]:
-    """The environment without the developer's COBROWSE_* settings, so tests get the documented defaults."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COBROWSE_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+        return log_tail(self.log_path, lines)
 
 
 def _start_stack(data_dir: Path, log_path: Path) -> Stack:
-    # Port 0: the demo binds free ports itself (no race between picking a port and using it, which matters
-    # with pytest-xdist) and prints the ones it got in the READY line.
-    cmd = [
-        str(CLI),
-        "--data-dir",
-        str(data_dir),
-        "demo",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--site-port",
-        "0",
-        "--site-pages",
-        str(TEST_PAGES),
-    ]
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_clean_env(), cwd=REPO_ROOT
+    demo = start_demo(data_dir, TEST_PAGES, log_path, READY_TIMEOUT_S)
+    return Stack(
+        server=demo.server,
+        site=f"http://a.localhost:{demo.site_port}",
+        site_b=f"http://b.localhost:{demo.site_port}",
+        data_dir=data_dir,
+        log_path=log_path,
+        process=demo.process,
     )
-    log.close()
-    stack = Stack("", "", "", data_dir, log_path, process)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while True:
-        match = _READY.search(log_path.read_text(errors="replace"))
-        if match:
-            break
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"cobrowse demo exited with {process.returncode} before it was ready.\n"
-                f"command: {' '.join(cmd)}\nlog ({log_path}):\n{stack.log_tail()}"
-            )
-        if time.monotonic() > deadline:
-            _stop(process)
-            raise RuntimeError(
-                f"cobrowse demo printed no COBROWSE READY line within {READY_TIMEOUT_S:.0f} s.\n"
-                f"command: {' '.join(cmd)}\nlog ({log_path}):\n{stack.log_tail()}"
-            )
-        time.sleep(0.05)
-    site_port = urlsplit(match["site"]).port
-    stack.server = match["server"].rstrip("/")
-    stack.site = f"http://a.localhost:{site_port}"
-    stack.site_b = f"http://b.localhost:{site_port}"
-    return stack
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +104,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         yield running
     finally:
-        _stop(running.process)
+        stop_demo(running.process)
 
 
 # --- the browser -----------------------------------------------------------------------------------------
