@@ -4,7 +4,8 @@ Every endpoint asks here before it acts, so the rules are the same over REST and
 tested without a server (tests/test_permissions.py). An agent's permissions are names:
 
 - ``view``: join and watch the sessions of its groups, send session messages, end them;
-- ``remote_control``, ``video``, ``documents``: kept for the features that need them (not built yet);
+- ``remote_control``: ask the visitor for control of their page, and click and type on it once allowed;
+- ``video``, ``documents``: kept for the features that need them (not built yet);
 - ``invite_guests``: invite a guest into a session it is in;
 - ``admin``: manage agents, group settings and the audit log of its groups (the ``is_admin`` flag).
 
@@ -32,6 +33,7 @@ class Action(enum.Enum):
     MESSAGE = "message"  # send a session message to the visitor
     INVITE = "invite"  # invite a guest
     END = "end"  # end a session for everyone
+    CONTROL = "control"  # ask for remote control and send control commands
     MANAGE = "manage"  # agents, group settings, audit log
 
 
@@ -42,6 +44,7 @@ NEEDS = {
     Action.MESSAGE: "view",
     Action.INVITE: "invite_guests",
     Action.END: "view",
+    Action.CONTROL: "remote_control",
     Action.MANAGE: "admin",
 }
 

@@ -77,6 +77,15 @@ export interface PauseState {
   message: string | null;
 }
 
+/**
+ * Remote control of the session: `enabled` by the visitor (accepting a request, or `enableRC(true)`),
+ * `suspended` for a moment while the visitor uses their own mouse or keyboard.
+ */
+export interface RcState {
+  enabled: boolean;
+  suspended: boolean;
+}
+
 /** Limits the server enforces (docs/protocol.md); the SDK and console check them first. */
 export const MAX_MESSAGE_DATA = 64 * 1024;
 export const MAX_NAME = 100;
@@ -107,6 +116,13 @@ export interface UserStateMsg extends Base<"userstate"> {
   data: unknown;
 }
 export interface PauseMsg extends Base<"pause">, PauseState {}
+/**
+ * Remote control on or off. Visitor -> server: its consent (`declined` answers a request with no).
+ * Server -> agents: the session's state; server -> visitor: an agent released control (enabled false).
+ */
+export interface RcMsg extends Base<"rc">, RcState {
+  declined: boolean;
+}
 export type VisitorToServer =
   | StartMsg
   | ResumeMsg
@@ -115,7 +131,8 @@ export type VisitorToServer =
   | StopMsg
   | SessionMessageMsg
   | UserStateMsg
-  | PauseMsg;
+  | PauseMsg
+  | RcMsg;
 
 // server -> visitor
 export interface StartedMsg extends Base<"started" | "resumed"> {
@@ -128,6 +145,8 @@ export interface StartedMsg extends Base<"started" | "resumed"> {
   masking: MaskingConfig;
   /** The session's user state (setUserState), available to the new page once `statereceived` fires. */
   userstate: Record<string, unknown>;
+  /** Remote control as it stands: a new page of the session continues it. */
+  rc: RcState;
 }
 export interface AgentsMsg extends Base<"agents">, AgentsInfo {}
 export interface SnapshotRequestMsg extends Base<"snapshot_request"> {}
@@ -144,7 +163,10 @@ export type ServerToVisitor =
   | SnapshotRequestMsg
   | EndedMsg
   | ErrorMsg
-  | SessionMessageMsg;
+  | SessionMessageMsg
+  | RcRequestMsg
+  | RcMsg
+  | ControlMsg;
 
 // agent -> server
 export interface JoinMsg extends Base<"join"> {
@@ -164,7 +186,77 @@ export interface AdmitMsg extends Base<"admit"> {
   guestid: number;
   accept: boolean;
 }
-export type AgentToServer = JoinMsg | ResyncMsg | LeaveMsg | EndMsg | SessionMessageMsg | GuestJoinMsg | AdmitMsg;
+/**
+ * An agent (with `remote_control`) asks for control. To the visitor the server adds the asking agent's
+ * `num` and `name` (an agent sends them as 0 and "").
+ */
+export interface RcRequestMsg extends Base<"rc_request"> {
+  num: number;
+  name: string;
+}
+/** An agent gives control back: off for the session until the visitor enables it again. */
+export interface RcReleaseMsg extends Base<"rc_release"> {}
+
+export type ControlOp = "move" | "click" | "dblclick" | "focus" | "key" | "text" | "select" | "scroll" | "selecttext";
+/** Longest `text` of a control command (characters), longest key name, largest scroll step (px per axis). */
+export const MAX_CONTROL_TEXT = 64 * 1024;
+export const MAX_KEY_NAME = 32;
+export const MAX_SCROLL_DELTA = 100_000;
+
+/**
+ * One remote-control command, agent -> server -> visitor (docs/protocol.md "Remote control"). `id` is an rrweb
+ * node id of recording `epoch` (0: the document for `scroll`, the focused element for `key` / `text`); `x`, `y`
+ * place the pointer inside that node as fractions (0..1) of its box. Fields an op does not use keep their
+ * defaults. The server sets `agent` (the sender's `num`); the visitor's page checks everything again.
+ */
+export interface ControlMsg extends Base<"control"> {
+  op: ControlOp;
+  epoch: number;
+  id: number;
+  x: number;
+  y: number;
+  /** `key`: a KeyboardEvent.key value ("a", "Enter", "Tab", "ArrowDown", ...). */
+  key: string;
+  shift: boolean;
+  ctrl: boolean;
+  alt: boolean;
+  meta: boolean;
+  /** `text`: characters to insert at the caret; `select`: the chosen option's value. */
+  text: string;
+  /** `select`: the chosen option's index (-1: by value). */
+  index: number;
+  /** `scroll`: pixels to scroll by. */
+  dx: number;
+  dy: number;
+  /** `selecttext`: from (`id`, `offset`) to (`end_id`, `end_offset`). */
+  offset: number;
+  end_id: number;
+  end_offset: number;
+  /** Set by the server: the `num` of the agent that sent it. */
+  agent: number;
+}
+
+/** A control command with every field an op does not use at its default. */
+export function controlMsg(
+  fields: Pick<ControlMsg, "op" | "epoch"> & Partial<Omit<ControlMsg, "v" | "t" | "op" | "epoch">>,
+): ControlMsg {
+  return {
+    v: PROTOCOL_VERSION, t: "control", id: 0, x: 0.5, y: 0.5, key: "", shift: false, ctrl: false, alt: false,
+    meta: false, text: "", index: -1, dx: 0, dy: 0, offset: 0, end_id: 0, end_offset: 0, agent: 0, ...fields,
+  };
+}
+
+export type AgentToServer =
+  | JoinMsg
+  | ResyncMsg
+  | LeaveMsg
+  | EndMsg
+  | SessionMessageMsg
+  | GuestJoinMsg
+  | AdmitMsg
+  | RcRequestMsg
+  | RcReleaseMsg
+  | ControlMsg;
 
 // server -> agent
 export interface JoinedMsg extends Base<"joined"> {
@@ -178,6 +270,7 @@ export interface JoinedMsg extends Base<"joined"> {
   epoch: number;
   seq: number;
   pause: PauseState;
+  rc: RcState;
 }
 export interface VisitorStatusMsg extends Base<"visitor"> {
   connected: boolean;
@@ -212,7 +305,8 @@ export type ServerToAgent =
   | EndedMsg
   | ErrorMsg
   | SessionMessageMsg
-  | PauseMsg;
+  | PauseMsg
+  | RcMsg;
 
 /** WebSocket close codes used by the server (docs/protocol.md). */
 export const CloseCode = {

@@ -82,6 +82,14 @@ class PauseState(msgspec.Struct):
     message: str | None = None
 
 
+class RcState(msgspec.Struct):
+    """Remote control of the session: ``enabled`` by the visitor (accept or ``enableRC``), ``suspended`` for a
+    moment while the visitor uses their own mouse or keyboard."""
+
+    enabled: bool = False
+    suspended: bool = False
+
+
 # --- visitor -> server ---
 
 
@@ -128,7 +136,17 @@ class Pause(Message, tag="pause"):
     message: str | None = None
 
 
-VisitorMessage = Start | Resume | Events | Page | Stop | SessionMessage | UserState | Pause
+class Rc(Message, tag="rc"):
+    """Remote control turned on or off (or suspended). From the visitor: its consent (``declined`` answers a
+    request with no). From the server: the session's state, to the agents (and to the visitor when an agent
+    released control)."""
+
+    enabled: bool = False
+    suspended: bool = False
+    declined: bool = False
+
+
+VisitorMessage = Start | Resume | Events | Page | Stop | SessionMessage | UserState | Pause | Rc
 
 # --- server -> visitor ---
 
@@ -142,6 +160,7 @@ class Started(Message, tag="started"):
     seq: int = 0
     masking: MaskingConfig = msgspec.field(default_factory=MaskingConfig)
     userstate: dict[str, msgspec.Raw] = msgspec.field(default_factory=dict)
+    rc: RcState = msgspec.field(default_factory=RcState)
 
 
 class Resumed(Message, tag="resumed"):
@@ -153,6 +172,7 @@ class Resumed(Message, tag="resumed"):
     seq: int = 0
     masking: MaskingConfig = msgspec.field(default_factory=MaskingConfig)
     userstate: dict[str, msgspec.Raw] = msgspec.field(default_factory=dict)
+    rc: RcState = msgspec.field(default_factory=RcState)
 
 
 class Agents(Message, tag="agents"):
@@ -217,7 +237,65 @@ class Admit(Message, tag="admit"):
 #: Longest guest name (characters).
 MAX_GUEST_NAME = 100
 
-AgentMessage = Join | Resync | Leave | End | SessionMessage | GuestJoin | Admit
+
+class RcRequest(Message, tag="rc_request"):
+    """An agent (with ``remote_control``) asks for control. Forwarded to the visitor with the asking agent's
+    ``num`` and ``name`` filled in by the server."""
+
+    num: int = 0
+    name: str = ""
+
+
+class RcRelease(Message, tag="rc_release"):
+    """An agent gives control back: remote control is off for the session until the visitor enables it again."""
+
+
+ControlOp = Literal["move", "click", "dblclick", "focus", "key", "text", "select", "scroll", "selecttext"]
+
+#: Longest ``text`` of a control command (characters) and longest key name.
+MAX_CONTROL_TEXT = 64 * 1024
+MAX_KEY_NAME = 32
+#: Largest scroll step of one command (CSS pixels, each axis).
+MAX_SCROLL_DELTA = 100_000.0
+
+
+class Control(Message, tag="control"):
+    """One remote-control command, agent -> server -> visitor (docs/protocol.md "Remote control").
+
+    ``id`` is an rrweb node id of recording ``epoch`` (0: the document for ``scroll``, the focused element for
+    ``key`` and ``text``); ``x`` / ``y`` place the pointer inside that node as fractions of its box. The server
+    forwards it only while control is enabled and only from agents holding ``remote_control``, and sets
+    ``agent`` to the sender's ``num``; the visitor's page checks everything again before it acts."""
+
+    op: ControlOp = "move"
+    epoch: int = 0
+    id: int = 0
+    x: float = 0.5
+    y: float = 0.5
+    #: ``key``: a ``KeyboardEvent.key`` value (``"a"``, ``"Enter"``, ``"Tab"``, ``"ArrowDown"`` ...).
+    key: str = ""
+    shift: bool = False
+    ctrl: bool = False
+    alt: bool = False
+    meta: bool = False
+    #: ``text``: characters to insert at the caret; ``select``: the chosen option's value.
+    text: str = ""
+    #: ``select``: the chosen option's index.
+    index: int = -1
+    #: ``scroll``: pixels to scroll by.
+    dx: float = 0.0
+    dy: float = 0.0
+    #: ``selecttext``: the selection runs from (``id``, ``offset``) to (``end_id``, ``end_offset``).
+    offset: int = 0
+    end_id: int = 0
+    end_offset: int = 0
+    #: Set by the server: the ``num`` of the agent that sent it.
+    agent: int = 0
+
+
+AgentMessage = (
+    Join | Resync | Leave | End | SessionMessage | GuestJoin | Admit | RcRequest | RcRelease | Control
+)
 
 # --- server -> agent ---
 
@@ -233,6 +311,7 @@ class Joined(Message, tag="joined"):
     epoch: int = 0
     seq: int = 0
     pause: PauseState = msgspec.field(default_factory=PauseState)
+    rc: RcState = msgspec.field(default_factory=RcState)
 
 
 class VisitorStatus(Message, tag="visitor"):

@@ -27,6 +27,7 @@ from .actions import (
     SendTo,
 )
 from .codec import CloseCode, ProtocolError
+from .remote_control import check_control, forwarded
 from .rules import clean_page
 
 #: Guests that may wait for admission at once in one session (more are refused with ``busy``).
@@ -74,6 +75,8 @@ class SessionCore:
     log_complete: bool = False
     snapshot_requested: bool = False
     pause: m.PauseState = field(default_factory=m.PauseState)
+    #: Remote control: on for the whole session (every page) until the visitor or an agent turns it off.
+    rc: m.RcState = field(default_factory=m.RcState)
     userstate: dict[str, msgspec.Raw] = field(default_factory=dict)
     _next_num: int = 1
     #: Guests waiting for an agent's answer: guestid -> (connection, name). At most MAX_WAITING_GUESTS.
@@ -95,6 +98,9 @@ class SessionCore:
         if self.pause.pause:  # a pause lasts for one page only
             self.pause = m.PauseState()
             actions.append(Publish(m.Pause(pause=False), to_visitor=False))
+        if self.rc.suspended:  # so does a suspension by the visitor's own input
+            self.rc = m.RcState(enabled=self.rc.enabled)
+            actions.append(Publish(self._rc_message(), to_visitor=False))
         if self.seats:
             actions.append(SendTo(conn, self.agents_message()))
         return actions
@@ -178,6 +184,14 @@ class SessionCore:
         self.pause = m.PauseState(pause=msg.pause, message=msg.message if msg.pause else None)
         return [Publish(m.Pause(pause=self.pause.pause, message=self.pause.message), to_visitor=False)]
 
+    def visitor_rc(self, conn: str, msg: m.Rc) -> list[Action]:
+        """The visitor turned remote control on or off, suspended it with their own input, or declined a
+        request: every agent learns the session's state."""
+        if conn != self.visitor_conn or self.state is State.ENDED:
+            return []
+        self.rc = m.RcState(enabled=msg.enabled, suspended=msg.enabled and msg.suspended)
+        return [Publish(self._rc_message(declined=msg.declined and not msg.enabled), to_visitor=False)]
+
     def _request_snapshot(self) -> list[Action]:
         if self.snapshot_requested or self.visitor_conn is None:
             return []
@@ -215,6 +229,49 @@ class SessionCore:
             return []
         _check_named_data("session message", msg.name, msg.data)
         return [Publish(msg, to_visitor=True, to_agents=False)]
+
+    def agent_rc_request(self, conn: str) -> list[Action]:
+        """An agent (checked for ``remote_control`` by the caller) asks for control: the visitor's page asks
+        the visitor. Already enabled: the agent is only told so; no visitor page: the agent is told why."""
+        seat = self._agent_seat(conn)
+        if seat is None:
+            return []
+        if self.rc.enabled:
+            return [SendTo(conn, self._rc_message())]
+        if self.visitor_conn is None:
+            return [SendTo(conn, m.Error(code="novisitor", msg="the visitor's page is not connected"))]
+        request = m.RcRequest(num=seat.entry.num, name=seat.entry.name)
+        return [Publish(request, to_visitor=True, to_agents=False)]
+
+    def agent_rc_release(self, conn: str) -> list[Action]:
+        """An agent gives control back: off for everyone until the visitor enables it again."""
+        if self._agent_seat(conn) is None or not self.rc.enabled:
+            return []
+        self.rc = m.RcState()
+        return [Publish(self._rc_message(), to_visitor=True)]
+
+    def agent_control(self, conn: str, msg: m.Control) -> list[Action]:
+        """A control command (the caller checked ``remote_control``): to the visitor's page, only while
+        control is enabled; a command out of range closes the agent's socket (``badcontrol``)."""
+        seat = self._agent_seat(conn)
+        if seat is None:
+            return []
+        check_control(msg)
+        if not self.rc.enabled or self.visitor_conn is None:
+            if msg.op == "move":
+                return []  # pointer moves racing the end of control are not worth an error each
+            return [SendTo(conn, m.Error(code="rcoff", msg="remote control is not enabled by the visitor"))]
+        return [Publish(forwarded(msg, seat.entry.num), to_visitor=True, to_agents=False)]
+
+    def _agent_seat(self, conn: str) -> Seat | None:
+        """The seat of ``conn`` if it is an agent's (never a guest's) in a live session."""
+        seat = self.seats.get(conn)
+        if seat is None or seat.entry.role != "agent" or self.state is State.ENDED:
+            return None
+        return seat
+
+    def _rc_message(self, declined: bool = False) -> m.Rc:
+        return m.Rc(enabled=self.rc.enabled, suspended=self.rc.suspended, declined=declined)
 
     # ---- guests -------------------------------------------------------------------------------
 
@@ -276,6 +333,7 @@ class SessionCore:
             epoch=self.epoch,
             seq=self.seq,
             pause=self.pause,
+            rc=self.rc,
         )
 
     def agents_message(self) -> m.Agents:

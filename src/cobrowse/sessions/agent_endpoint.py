@@ -268,6 +268,40 @@ async def _endpoint(ws: WebSocket, guest: bool) -> None:  # noqa: C901 - the soc
             await runtime.run(core, core.agent_left(outbox.id))
 
 
+async def _remote_control(
+    runtime: SessionRuntime,
+    core: SessionCore,
+    outbox: Outbox,
+    agent: Agent,
+    message: m.RcRequest | m.RcRelease | m.Control,
+) -> None:
+    """``rc_request``, ``rc_release`` and ``control``: each checked against the agent's permissions as they
+    are now. Without ``remote_control`` the agent is told (``error`` accessdenied) and the socket stays open:
+    a permission taken away mid-session stops the commands, not the agent's view."""
+    refusal = check(await runtime.store.get_agent(agent.id), Action.CONTROL, core.group_id)
+    if refusal is not None:
+        if not isinstance(message, m.Control) or message.op != "move":
+            outbox.send(encode(m.Error(code=refusal.code, msg=refusal.msg)))
+        if isinstance(message, m.RcRequest):
+            await runtime.store.audit(
+                "rc.request.refused",
+                agent_id=agent.id,
+                group_id=core.group_id,
+                session_id=core.session_id,
+                details={"reason": refusal.msg},
+            )
+        return
+    if isinstance(message, m.Control):
+        await runtime.run(core, core.agent_control(outbox.id, message))
+        return
+    name = "rc.request" if isinstance(message, m.RcRequest) else "rc.release"
+    await runtime.store.audit(name, agent_id=agent.id, group_id=core.group_id, session_id=core.session_id)
+    if isinstance(message, m.RcRequest):
+        await runtime.run(core, core.agent_rc_request(outbox.id))
+    else:
+        await runtime.run(core, core.agent_rc_release(outbox.id))
+
+
 async def _serve(
     ws: WebSocket,
     runtime: SessionRuntime,
@@ -291,6 +325,9 @@ async def _serve(
             elif agent is None:  # a guest: it watches, nothing more (permissions.check_guest)
                 action = Action.INVITE if isinstance(message, m.Admit) else Action.END
                 action = Action.MESSAGE if isinstance(message, m.SessionMessage) else action
+                action = (
+                    Action.CONTROL if isinstance(message, m.RcRequest | m.RcRelease | m.Control) else action
+                )
                 refusal = check_guest(action)
                 if refusal is None or isinstance(message, m.Join | m.GuestJoin):
                     raise ProtocolError(CloseCode.MALFORMED, "malformed", "already joined")
@@ -314,6 +351,8 @@ async def _serve(
             elif isinstance(message, m.SessionMessage):
                 await _permit_now(runtime, agent, Action.MESSAGE, core.group_id)
                 await runtime.run(core, core.agent_message(outbox.id, message))
+            elif isinstance(message, m.RcRequest | m.RcRelease | m.Control):
+                await _remote_control(runtime, core, outbox, agent, message)
             else:
                 raise ProtocolError(CloseCode.MALFORMED, "malformed", "already joined")
         await outbox.done.wait()

@@ -231,6 +231,7 @@ class SessionRuntime:
             seq=core.seq,
             masking=await self.masking_config(core.group_id),
             userstate=dict(core.userstate),
+            rc=m.RcState(enabled=core.rc.enabled),  # a suspension lasts for one page only
         )
 
     async def masking_config(self, group_id: int) -> m.MaskingConfig:
@@ -280,15 +281,15 @@ class SessionRuntime:
             case a.PersistAgentJoin(conn=conn_id, agent_id=agent_id):
                 seat = core.seats.get(conn_id)
                 if seat is not None and agent_id is not None:
-                    participant = await self._safe(
+                    participant = await self.contained(
                         self.store.record_agent_join(sid, agent_id, datetime.now(UTC))
                     )
                     seat.participant_id = participant.id if participant else None
             case a.PersistAgentLeave(participant_id=pid):
                 if pid is not None:
-                    await self._safe(self.store.record_agent_leave(pid, datetime.now(UTC)))
+                    await self.contained(self.store.record_agent_leave(pid, datetime.now(UTC)))
             case a.PersistEnd(reason=reason):
-                await self._safe(self.store.end_session(sid, reason, datetime.now(UTC)))
+                await self.contained(self.store.end_session(sid, reason, datetime.now(UTC)))
                 log.info("session %s ended: %s", sid, reason)
             case a.Admission(conn=conn_id, accept=accept):
                 waiter = self.admissions.get(conn_id)
@@ -306,7 +307,7 @@ class SessionRuntime:
                     await self.broker.release_key(core.group_id, core.key, live.holder)
                 await self.broker.log_drop(sid)
 
-    async def _safe(self, aw: Awaitable[T]) -> T | None:
+    async def contained(self, aw: Awaitable[T]) -> T | None:
         """Await a store call; a failure is logged, not raised (the live session matters more)."""
         try:
             return await aw

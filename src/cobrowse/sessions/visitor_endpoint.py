@@ -62,6 +62,8 @@ async def visitor_endpoint(ws: WebSocket) -> None:
                 await runtime.run(core, core.visitor_user_state(outbox.id, message))
             elif isinstance(message, m.Pause):
                 await runtime.run(core, core.visitor_pause(outbox.id, message))
+            elif isinstance(message, m.Rc):
+                await _remote_control(runtime, core, outbox.id, message)
             else:
                 raise ProtocolError(
                     CloseCode.MALFORMED,
@@ -91,6 +93,18 @@ async def visitor_endpoint(ws: WebSocket) -> None:
         runtime.unregister(outbox)
         if core is not None:
             await runtime.run(core, core.visitor_disconnected(outbox.id, runtime.clock()))
+
+
+async def _remote_control(runtime: SessionRuntime, core: SessionCore, conn: str, message: m.Rc) -> None:
+    """The visitor's answer or change of mind about remote control. Turning it on or off is audited first,
+    so that whoever hears of the change finds it in the audit log."""
+    if conn == core.visitor_conn and (core.rc.enabled != message.enabled or message.declined):
+        action = "rc.enabled" if message.enabled else ("rc.declined" if message.declined else "rc.disabled")
+        audit = runtime.store.audit(
+            action, actor="visitor", group_id=core.group_id, session_id=core.session_id
+        )
+        await runtime.contained(audit)  # a store failure must not cost the visitor their session
+    await runtime.run(core, core.visitor_rc(conn, message))
 
 
 async def _pump(subscription: Subscription, outbox: Outbox) -> None:
