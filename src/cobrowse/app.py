@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -51,13 +50,13 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
             store = await Store.open(config.effective_database_url)
         if config.auto_migrate:
             await store.upgrade()
-        if config.broker_url.startswith("memory://"):
-            # one node with in-process state: sessions it had before a restart cannot continue
-            closed = await store.end_all_live_sessions("error", datetime.now(UTC))
-            if closed:
-                log.info("closed %d sessions left open by an earlier run", closed)
         await broker.connect()
         runtime = SessionRuntime(config, broker, store)
+        if config.broker_url.startswith("memory://"):
+            # one node: the sessions an earlier run left open continue here (their pages reconnect)
+            restored = await runtime.restore_open_sessions()
+            if restored:
+                log.info("continuing %d sessions left open by an earlier run", restored)
         await runtime.start()
         app.state.store = store
         app.state.runtime = runtime

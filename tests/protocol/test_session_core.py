@@ -206,5 +206,8 @@ def test_page_messages_are_cut_to_the_limits() -> None:
     c = core()
     c.visitor_connected("v1")
     out = c.visitor_page("v1", m.PageInfo(url="u" * (MAX_URL + 10), title="t" * (MAX_TITLE + 10)))
-    assert out == [a.Publish(m.Page(url="u" * MAX_URL, title="t" * MAX_TITLE), to_visitor=False)]
+    assert out == [
+        a.Publish(m.Page(url="u" * MAX_URL, title="t" * MAX_TITLE), to_visitor=False),
+        a.PersistState(),
+    ]
     assert c.page == m.PageInfo(url="u" * MAX_URL, title="t" * MAX_TITLE)

@@ -55,7 +55,7 @@ def test_commands_reach_the_page_only_while_control_is_enabled() -> None:
     assert c.agent_control("a1", m.Control(op="move", epoch=1, id=3)) == []  # moves are dropped silently
 
     out = c.visitor_rc("v1", m.Rc(enabled=True))
-    assert out == [a.Publish(m.Rc(enabled=True), to_visitor=False)]
+    assert out == [a.Publish(m.Rc(enabled=True), to_visitor=False), a.PersistState()]
     sent = c.agent_control("a1", click(x=0.25, text="ignored"))
     assert len(sent) == 1 and isinstance(sent[0], a.Publish)
     assert sent[0].to_visitor and not sent[0].to_agents
@@ -79,7 +79,7 @@ def test_an_agent_releasing_control_turns_it_off_for_the_visitor_and_every_agent
     assert c.agent_rc_release("a1") == []  # nothing to release
     c.visitor_rc("v1", m.Rc(enabled=True))
     out = c.agent_rc_release("a1")
-    assert out == [a.Publish(m.Rc(enabled=False), to_visitor=True)]
+    assert out == [a.Publish(m.Rc(enabled=False), to_visitor=True), a.PersistState()]
     assert not c.rc.enabled
 
 

@@ -39,7 +39,7 @@ async def test_empty_database_has_no_revision(empty_store: Store) -> None:
 
 async def test_upgrade_from_empty_database_creates_the_schema(empty_store: Store) -> None:
     await empty_store.upgrade()
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
     assert await empty_store.current_revision() == head_revision()
     assert await _tables(empty_store) == TABLES
 
@@ -109,6 +109,9 @@ COLUMNS = {
         "started_at",
         "ended_at",
         "end_reason",
+        # epoch/sequence numbers, the page's URL and title, the site's user state, remote control on/off:
+        # what a restarted server needs to continue the session (store/continuity.py), no page content
+        "continuity",
     },
     "participants": {
         "id",
@@ -167,7 +170,7 @@ async def test_alembic_can_run_from_a_url_outside_an_event_loop(tmp_path: Path) 
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
     store = await Store.open(url)
     try:
-        assert await store.current_revision() == "0002"
+        assert await store.current_revision() == "0003"
     finally:
         await store.close()
 

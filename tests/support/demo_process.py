@@ -45,11 +45,14 @@ def log_tail(log_path: Path, lines: int = 60) -> str:
         return "(no log)"
 
 
-def start_demo(data_dir: Path, pages: Path, log_path: Path, timeout: float = 30.0) -> DemoProcess:
-    """Run ``cobrowse demo`` on free ports with extra site pages; raise RuntimeError (with the log) if it
-    exits or prints no READY line within ``timeout`` seconds."""
-    cmd = [str(CLI), "--data-dir", str(data_dir), "demo", "--host", "127.0.0.1", "--port", "0"]
-    cmd += ["--site-port", "0", "--site-pages", str(pages)]
+def start_demo(
+    data_dir: Path, pages: Path, log_path: Path, timeout: float = 30.0, port: int = 0, site_port: int = 0
+) -> DemoProcess:
+    """Run ``cobrowse demo`` with extra site pages, on free ports unless ``port`` / ``site_port`` name them (a
+    restart on the ports of the run before); raise RuntimeError (with the log) if it exits or prints no
+    READY line within ``timeout`` seconds."""
+    cmd = [str(CLI), "--data-dir", str(data_dir), "demo", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--site-port", str(site_port), "--site-pages", str(pages)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             cmd,

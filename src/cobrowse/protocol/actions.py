@@ -62,6 +62,11 @@ class PersistAgentLeave:
 
 
 @dataclass(frozen=True)
+class PersistState:
+    """Write what a restarted server needs to continue the session (``SessionCore.continuity()``)."""
+
+
+@dataclass(frozen=True)
 class ReleaseKey:
     """The session's key may be used again in its group."""
 
@@ -82,6 +87,7 @@ Action = (
     | PersistEnd
     | PersistAgentJoin
     | PersistAgentLeave
+    | PersistState
     | ReleaseKey
     | Admission
 )

@@ -22,6 +22,7 @@ from .actions import (
     PersistAgentJoin,
     PersistAgentLeave,
     PersistEnd,
+    PersistState,
     Publish,
     ReleaseKey,
     SendTo,
@@ -130,7 +131,7 @@ class SessionCore:
             self.log_bytes = len(frame)
             self.log_complete = True
             self.seq = ev.seq
-            return [Forward(ev.seq, frame, snapshot=True, log=True)]
+            return [Forward(ev.seq, frame, snapshot=True, log=True), PersistState()]
         if ev.epoch != self.epoch:
             return []  # an old recording's frame: its node ids mean nothing now
         if ev.seq != self.seq + 1:
@@ -152,7 +153,7 @@ class SessionCore:
         if conn != self.visitor_conn or self.state is State.ENDED:
             return []
         self.page = page = clean_page(page)
-        return [Publish(m.Page(url=page.url, title=page.title), to_visitor=False)]
+        return [Publish(m.Page(url=page.url, title=page.title), to_visitor=False), PersistState()]
 
     def visitor_message(self, conn: str, msg: m.SessionMessage) -> list[Action]:
         """A session message from the page: to every agent, unchanged."""
@@ -171,7 +172,7 @@ class SessionCore:
                 CloseCode.REJECTED, "badstate", f"a session keeps at most {m.MAX_USER_STATES} user states"
             )
         self.userstate[msg.name] = msg.data
-        return []
+        return [PersistState()]
 
     def visitor_pause(self, conn: str, msg: m.Pause) -> list[Action]:
         """``pauseSession``: agents see the frozen view under the message; late joiners too."""
@@ -189,8 +190,12 @@ class SessionCore:
         request: every agent learns the session's state."""
         if conn != self.visitor_conn or self.state is State.ENDED:
             return []
+        was = self.rc.enabled
         self.rc = m.RcState(enabled=msg.enabled, suspended=msg.enabled and msg.suspended)
-        return [Publish(self._rc_message(declined=msg.declined and not msg.enabled), to_visitor=False)]
+        actions: list[Action] = [
+            Publish(self._rc_message(declined=msg.declined and not msg.enabled), to_visitor=False)
+        ]
+        return actions + [PersistState()] if self.rc.enabled != was else actions
 
     def _request_snapshot(self) -> list[Action]:
         if self.snapshot_requested or self.visitor_conn is None:
@@ -248,7 +253,7 @@ class SessionCore:
         if self._agent_seat(conn) is None or not self.rc.enabled:
             return []
         self.rc = m.RcState()
-        return [Publish(self._rc_message(), to_visitor=True)]
+        return [Publish(self._rc_message(), to_visitor=True), PersistState()]
 
     def agent_control(self, conn: str, msg: m.Control) -> list[Action]:
         """A control command (the caller checked ``remote_control``): to the visitor's page, only while

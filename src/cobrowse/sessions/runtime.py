@@ -24,6 +24,7 @@ from ..permissions import origin_allowed
 from ..protocol import actions as a
 from ..protocol import messages as m
 from ..protocol.codec import CloseCode, ProtocolError, encode
+from ..protocol.continuity import continuity_of, restore
 from ..protocol.rules import (
     RuleError,
     check_key,
@@ -99,10 +100,38 @@ class SessionRuntime:
         self._ticker = asyncio.create_task(self._tick_forever(), name="cobrowse-session-ticker")
 
     async def stop(self) -> None:
+        """Shut down without ending anything: the web server has told every client to reconnect (close 1012),
+        and each live session's continuity is written so that the next run continues it."""
         if self._ticker:
             self._ticker.cancel()
         for live in list(self._by_id.values()):
-            await self.run(live.core, live.core.end("error"))
+            await self.contained(self.store.save_continuity(live.core.session_id, continuity_of(live.core)))
+
+    async def restore_open_sessions(self) -> int:
+        """At start-up of a single node: continue every session the last run left open. Each waits the
+        visitor grace period for its visitor's page to come back; agents rejoin as new participants."""
+        await self.contained(self.store.close_agent_participants(datetime.now(UTC)))
+        restored = 0
+        for record, state in await self.store.open_sessions():
+            holder = f"{self.node}:{uuid.uuid4().hex}"
+            if not await self.broker.claim_key(record.group_id, record.key, holder):
+                await self.contained(self.store.end_session(record.id, "error", datetime.now(UTC)))
+                continue
+            fields = record.visitor
+            core = SessionCore(
+                session_id=record.id,
+                group_id=record.group_id,
+                key=record.key,
+                random_key=record.random_key,
+                visitor=m.VisitorInfo(fields.name, fields.email, fields.phone, fields.visitorid),
+                grace=self.config.visitor_grace_seconds,
+                log_max_bytes=self.config.log_max_bytes,
+            )
+            restore(core, state, self.clock())
+            self._by_id[record.id] = LiveSession(core, holder)
+            self._by_key[(record.group_id, record.key)] = record.id
+            restored += 1
+        return restored
 
     async def _tick_forever(self) -> None:
         while True:
@@ -288,6 +317,8 @@ class SessionRuntime:
             case a.PersistAgentLeave(participant_id=pid):
                 if pid is not None:
                     await self.contained(self.store.record_agent_leave(pid, datetime.now(UTC)))
+            case a.PersistState():
+                await self.contained(self.store.save_continuity(sid, continuity_of(core)))
             case a.PersistEnd(reason=reason):
                 await self.contained(self.store.end_session(sid, reason, datetime.now(UTC)))
                 log.info("session %s ended: %s", sid, reason)

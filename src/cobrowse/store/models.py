@@ -157,6 +157,9 @@ class SessionRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(32))
+    #: What a restarted server needs to continue the live session (epoch, user state, remote control, page):
+    #: written by the session runtime when it changes, never page content (store/continuity.py).
+    continuity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ParticipantRow(Base):

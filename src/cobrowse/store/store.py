@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from . import accounts, activity, audit, credentials, governance, migrate
+from . import accounts, activity, audit, continuity, credentials, governance, migrate
 from .engine import create_engine
 from .records import Agent, ApiToken, AuditEntry, Group, Participant, SessionRecord, VisitorFields
 
@@ -265,6 +265,18 @@ class Store:
     async def end_all_live_sessions(self, reason: str, ended_at: datetime) -> int:
         """End every session still open (at start-up of a single node); returns how many were ended."""
         return await activity.end_all_live_sessions(self._sessions, reason, ended_at)
+
+    async def save_continuity(self, session_id: int, state: dict[str, Any]) -> bool:
+        """What a restarted server needs to continue this live session (store/continuity.py)."""
+        return await continuity.save(self._sessions, session_id, state)
+
+    async def open_sessions(self) -> list[tuple[SessionRecord, dict[str, Any]]]:
+        """Every session not ended, with its continuity: what a restarted single node continues."""
+        return await continuity.open_sessions(self._sessions)
+
+    async def close_agent_participants(self, left_at: datetime) -> int:
+        """Agents of open sessions are gone (a restart): close their participant rows."""
+        return await continuity.close_agent_participants(self._sessions, left_at)
 
     async def get_session(self, session_id: int) -> SessionRecord | None:
         return await activity.get_session(self._sessions, session_id)
