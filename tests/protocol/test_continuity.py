@@ -36,7 +36,7 @@ def test_a_restored_session_continues_where_it_was() -> None:
     # the visitor's next page continues, with a higher epoch; agents are asked for nothing stale
     assert not back.log_complete
     out = back.visitor_connected("v2")
-    assert a.Publish(m.VisitorStatus(connected=True), to_visitor=False) in out
+    assert a.Publish(m.VisitorStatus(connected=True, tabs=1), to_visitor=False) in out
     assert back.tick(129.0) == []
 
 

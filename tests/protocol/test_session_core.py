@@ -86,14 +86,16 @@ def test_log_bound_requests_snapshot_then_stops_logging() -> None:
     assert c.log_complete and c.log_bytes == 1
 
 
-def test_frames_from_a_replaced_page_are_ignored() -> None:
+def test_frames_from_a_page_no_longer_shown_are_ignored() -> None:
     c = core()
     c.visitor_connected("old")
     out = c.visitor_connected("new")
-    assert a.Close("old", CloseCode.NORMAL, "replaced by a newer page") in out
+    assert a.SendTo("old", m.TabState(active=False)) in out
     assert c.visitor_events("old", ev(1, 1, True), b"s") == []
-    assert c.visitor_disconnected("old", now=0.0) == []
-    assert c.visitor_conn == "new"
+    assert c.visitor_disconnected("old", now=0.0) == [
+        a.Publish(m.VisitorStatus(connected=True, tabs=1), to_visitor=False)
+    ]
+    assert c.visitor_conn == "new" and c.visitor_deadline is None
 
 
 def test_agents_join_and_leave_publish_the_list_to_everyone() -> None:

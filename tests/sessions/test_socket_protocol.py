@@ -226,7 +226,9 @@ async def test_agent_end_and_resume_after_navigation(live_server: LiveServer) ->
     resumed = await recv(page2)
     assert resumed["t"] == "resumed" and resumed["session"] == started["session"]
     assert (resumed["epoch"], resumed["seq"]) == (1, 1)
-    assert (await recv_type(agent, "visitor"))["connected"] is True
+    # (the first page's close may still be on its way to the agent: a "connected false" before this)
+    while not (await recv_type(agent, "visitor"))["connected"]:
+        pass
     await page2.send(events_frame(2, 2, True, [{"type": 2, "timestamp": 2}]))
     assert (await recv_type(agent, "events"))["epoch"] == 2
     await send(agent, t="end")

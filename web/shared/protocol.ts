@@ -123,6 +123,19 @@ export interface PauseMsg extends Base<"pause">, PauseState {}
 export interface RcMsg extends Base<"rc">, RcState {
   declined: boolean;
 }
+/** This page got (`focused`) or lost the visitor's attention (window focus, tab visibility). */
+export interface FocusMsg extends Base<"focus"> {
+  focused: boolean;
+}
+/** Ask for a one-time token to continue the session at `url` (its origin must be trusted). */
+export interface XDomainMsg extends Base<"xdomain"> {
+  id: number;
+  url: string;
+}
+/** First message of a page opened with `#glance_xd=TOKEN`: answered with `xredeemed`, then the socket closes. */
+export interface XRedeemMsg extends Base<"xredeem"> {
+  token: string;
+}
 export type VisitorToServer =
   | StartMsg
   | ResumeMsg
@@ -132,7 +145,10 @@ export type VisitorToServer =
   | SessionMessageMsg
   | UserStateMsg
   | PauseMsg
-  | RcMsg;
+  | RcMsg
+  | FocusMsg
+  | XDomainMsg
+  | XRedeemMsg;
 
 // server -> visitor
 export interface StartedMsg extends Base<"started" | "resumed"> {
@@ -147,6 +163,41 @@ export interface StartedMsg extends Base<"started" | "resumed"> {
   userstate: Record<string, unknown>;
   /** Remote control as it stands: a new page of the session continues it. */
   rc: RcState;
+  /** The group's trusted origins (cross-domain): links to them carry the session. */
+  xdomains: string[];
+}
+/**
+ * Whether this page carries the session. The active tab records, continuing at `epoch` + 1 / `seq` + 1 with a
+ * full snapshot; an inactive one records nothing until the visitor comes back to it.
+ */
+export interface TabMsg extends Base<"tab"> {
+  active: boolean;
+  epoch: number;
+  seq: number;
+}
+export interface XDomainTokenMsg extends Base<"xdomain_token"> {
+  id: number;
+  origin: string;
+  token: string;
+  /** Seconds the token stays valid. */
+  expires_in: number;
+}
+export interface XDomainRefusedMsg extends Base<"xdomain_refused"> {
+  id: number;
+  origin: string;
+  reason: string;
+}
+/** What a cross-domain token continues: the page writes it to its own session cookie, then resumes. */
+export interface XRedeemedMsg extends Base<"xredeemed"> {
+  session: number;
+  key: string;
+  random: boolean;
+  token: string;
+  group: number;
+}
+/** A cross-domain token of this session was redeemed by a page of `origin`. */
+export interface XDomainDoneMsg extends Base<"xdomain_done"> {
+  origin: string;
 }
 export interface AgentsMsg extends Base<"agents">, AgentsInfo {}
 export interface SnapshotRequestMsg extends Base<"snapshot_request"> {}
@@ -166,7 +217,12 @@ export type ServerToVisitor =
   | SessionMessageMsg
   | RcRequestMsg
   | RcMsg
-  | ControlMsg;
+  | ControlMsg
+  | TabMsg
+  | XDomainTokenMsg
+  | XDomainRefusedMsg
+  | XRedeemedMsg
+  | XDomainDoneMsg;
 
 // agent -> server
 export interface JoinMsg extends Base<"join"> {
@@ -274,6 +330,8 @@ export interface JoinedMsg extends Base<"joined"> {
 }
 export interface VisitorStatusMsg extends Base<"visitor"> {
   connected: boolean;
+  /** The visitor's pages in session (tabs); agents see the one focused last. */
+  tabs: number;
 }
 /** To agents: a guest waits for admission. */
 export interface GuestRequestMsg extends Base<"guest_request"> {

@@ -146,7 +146,42 @@ class Rc(Message, tag="rc"):
     declined: bool = False
 
 
-VisitorMessage = Start | Resume | Events | Page | Stop | SessionMessage | UserState | Pause | Rc
+class Focus(Message, tag="focus"):
+    """This page got (``focused``) or lost the visitor's attention: window focus and tab visibility. With
+    several tabs in session the server shows agents the one focused last."""
+
+    focused: bool = False
+
+
+class XDomain(Message, tag="xdomain"):
+    """Ask for a one-time token to continue the session at ``url``, whose origin must be on the group's
+    trust list; answered by ``xdomain_token`` or ``xdomain_refused`` with the same ``id``."""
+
+    id: int = 0
+    url: str = ""
+
+
+class XRedeem(Message, tag="xredeem"):
+    """First message of a page of a trusted domain opened with a cross-domain token (``#glance_xd=``):
+    answered with ``xredeemed`` (the session to resume), then the socket closes."""
+
+    token: str = ""
+
+
+VisitorMessage = (
+    Start
+    | Resume
+    | Events
+    | Page
+    | Stop
+    | SessionMessage
+    | UserState
+    | Pause
+    | Rc
+    | Focus
+    | XDomain
+    | XRedeem
+)
 
 # --- server -> visitor ---
 
@@ -161,6 +196,8 @@ class Started(Message, tag="started"):
     masking: MaskingConfig = msgspec.field(default_factory=MaskingConfig)
     userstate: dict[str, msgspec.Raw] = msgspec.field(default_factory=dict)
     rc: RcState = msgspec.field(default_factory=RcState)
+    #: The group's trusted origins: links to them carry the session (cross-domain).
+    xdomains: list[str] = msgspec.field(default_factory=list)
 
 
 class Resumed(Message, tag="resumed"):
@@ -173,6 +210,49 @@ class Resumed(Message, tag="resumed"):
     masking: MaskingConfig = msgspec.field(default_factory=MaskingConfig)
     userstate: dict[str, msgspec.Raw] = msgspec.field(default_factory=dict)
     rc: RcState = msgspec.field(default_factory=RcState)
+    xdomains: list[str] = msgspec.field(default_factory=list)
+
+
+class TabState(Message, tag="tab"):
+    """Whether this page carries the session: the active tab records (continuing at ``epoch`` + 1 and
+    ``seq`` + 1 with a full snapshot); the others record nothing until the visitor comes back to them."""
+
+    active: bool = False
+    epoch: int = 0
+    seq: int = 0
+
+
+#: How long a cross-domain token may wait to be redeemed (seconds).
+XDOMAIN_TOKEN_SECONDS = 60
+
+
+class XDomainToken(Message, tag="xdomain_token"):
+    id: int = 0
+    origin: str = ""
+    token: str = ""
+    expires_in: int = XDOMAIN_TOKEN_SECONDS
+
+
+class XDomainRefused(Message, tag="xdomain_refused"):
+    id: int = 0
+    origin: str = ""
+    reason: str = ""
+
+
+class XRedeemed(Message, tag="xredeemed"):
+    """The session a cross-domain token continues: what the page writes to its own session cookie."""
+
+    session: int = 0
+    key: str = ""
+    random: bool = False
+    token: str = ""
+    group: int = 0
+
+
+class XDomainDone(Message, tag="xdomain_done"):
+    """To the session's pages: a cross-domain token was redeemed by a page of ``origin``."""
+
+    origin: str = ""
 
 
 class Agents(Message, tag="agents"):
@@ -316,6 +396,8 @@ class Joined(Message, tag="joined"):
 
 class VisitorStatus(Message, tag="visitor"):
     connected: bool = False
+    #: The visitor's pages in session (tabs); the one shown is the one focused last.
+    tabs: int = 0
 
 
 class GuestRequest(Message, tag="guest_request"):

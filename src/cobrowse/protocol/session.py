@@ -17,7 +17,6 @@ from . import messages as m
 from .actions import (
     Action,
     Admission,
-    Close,
     Forward,
     PersistAgentJoin,
     PersistAgentLeave,
@@ -30,6 +29,7 @@ from .actions import (
 from .codec import CloseCode, ProtocolError
 from .remote_control import check_control, forwarded
 from .rules import clean_page
+from .tabs import Tabs
 
 #: Guests that may wait for admission at once in one session (more are refused with ``busy``).
 MAX_WAITING_GUESTS = 20
@@ -76,6 +76,8 @@ class SessionCore:
     log_complete: bool = False
     snapshot_requested: bool = False
     pause: m.PauseState = field(default_factory=m.PauseState)
+    #: The visitor's connected pages; ``visitor_conn`` is the one agents see.
+    tabs: Tabs = field(default_factory=Tabs)
     #: Remote control: on for the whole session (every page) until the visitor or an agent turns it off.
     rc: m.RcState = field(default_factory=m.RcState)
     userstate: dict[str, msgspec.Raw] = field(default_factory=dict)
@@ -86,33 +88,68 @@ class SessionCore:
 
     # ---- visitor side -------------------------------------------------------------------------
 
-    def visitor_connected(self, conn: str) -> list[Action]:
-        """A visitor page (the first, or the next after a navigation) took over the session."""
+    def visitor_connected(self, conn: str, page: m.PageInfo | None = None) -> list[Action]:
+        """A visitor page connected (the first, the next after a navigation or a reconnect, or another tab):
+        it carries the session from now on, and a page that carried it before stops (``tab`` inactive)."""
         self._require_live()
-        actions: list[Action] = []
-        if self.visitor_conn is not None and self.visitor_conn != conn:
-            actions.append(Close(self.visitor_conn, CloseCode.NORMAL, "replaced by a newer page"))
-        self.visitor_conn = conn
+        self.tabs.add(conn, clean_page(page) if page is not None else self.page)
+        actions = self._show_tab(conn)
         self.visitor_deadline = None
-        self.snapshot_requested = True  # the new page uploads a snapshot as its first frame
-        actions.append(Publish(m.VisitorStatus(connected=True), to_visitor=False))
+        if self.seats:
+            actions.append(SendTo(conn, self.agents_message()))
+        return actions
+
+    def visitor_focus(self, conn: str, focused: bool) -> list[Action]:
+        """A page got or lost the visitor's focus: agents see the tab focused last."""
+        if conn not in self.tabs or self.state is State.ENDED:
+            return []
+        self.tabs.focus(conn, focused)
+        shown = self.tabs.choose(self.visitor_conn)
+        if shown is None or shown == self.visitor_conn:
+            return []
+        return self._show_tab(shown, switch=True)
+
+    def visitor_disconnected(self, conn: str, now: float) -> list[Action]:
+        """A page's socket closed. Another tab takes over if there is one; with none, the session waits
+        ``grace`` seconds for the visitor's next page before ending."""
+        if conn not in self.tabs or self.state is State.ENDED:
+            return []
+        self.tabs.remove(conn)
+        if conn != self.visitor_conn:
+            return [Publish(self._visitor_status(), to_visitor=False)]
+        self.visitor_conn = None
+        shown = self.tabs.choose(None)
+        if shown is None:
+            self.visitor_deadline = now + self.grace
+            return [Publish(self._visitor_status(), to_visitor=False)]
+        return self._show_tab(shown, switch=True)
+
+    def _show_tab(self, conn: str, switch: bool = False) -> list[Action]:
+        """Make ``conn`` the page agents see: the one shown before (if any) stops recording, the new one
+        uploads a snapshot as its first frame (a page already connected is told so: ``switch``; a new page
+        does it anyway). A pause or a suspension of control was the old page's."""
+        actions: list[Action] = []
+        old = self.visitor_conn
+        if old is not None and old != conn and old in self.tabs:
+            actions.append(SendTo(old, m.TabState(active=False)))
+        self.visitor_conn = conn
+        self.page = self.tabs.page_of(conn) or self.page
+        self.snapshot_requested = True
+        actions.append(Publish(self._visitor_status(), to_visitor=False))
+        if switch:
+            actions.append(SendTo(conn, m.TabState(active=True, epoch=self.epoch, seq=self.seq)))
+            if self.page is not None:
+                actions.append(Publish(m.Page(url=self.page.url, title=self.page.title), to_visitor=False))
         if self.pause.pause:  # a pause lasts for one page only
             self.pause = m.PauseState()
             actions.append(Publish(m.Pause(pause=False), to_visitor=False))
         if self.rc.suspended:  # so does a suspension by the visitor's own input
             self.rc = m.RcState(enabled=self.rc.enabled)
             actions.append(Publish(self._rc_message(), to_visitor=False))
-        if self.seats:
-            actions.append(SendTo(conn, self.agents_message()))
         return actions
 
-    def visitor_disconnected(self, conn: str, now: float) -> list[Action]:
-        """The visitor's socket closed: wait ``grace`` seconds for the next page before ending."""
-        if conn != self.visitor_conn or self.state is State.ENDED:
-            return []
-        self.visitor_conn = None
-        self.visitor_deadline = now + self.grace
-        return [Publish(m.VisitorStatus(connected=False), to_visitor=False)]
+    def _visitor_status(self) -> m.VisitorStatus:
+        return m.VisitorStatus(connected=self.visitor_conn is not None, tabs=len(self.tabs))
 
     def visitor_events(self, conn: str, ev: m.Events, frame: bytes) -> list[Action]:
         """A page-event frame: check its place in the sequence and forward the same bytes."""
@@ -150,21 +187,26 @@ class SessionCore:
 
     def visitor_page(self, conn: str, page: m.PageInfo) -> list[Action]:
         """The page the visitor is on, cut to the documented URL and title limits like at start and resume."""
-        if conn != self.visitor_conn or self.state is State.ENDED:
+        if conn not in self.tabs or self.state is State.ENDED:
             return []
-        self.page = page = clean_page(page)
+        page = clean_page(page)
+        self.tabs.set_page(conn, page)
+        if conn != self.visitor_conn:
+            return []  # a tab agents do not see: its page is shown when it is
+        self.page = page
         return [Publish(m.Page(url=page.url, title=page.title), to_visitor=False), PersistState()]
 
     def visitor_message(self, conn: str, msg: m.SessionMessage) -> list[Action]:
-        """A session message from the page: to every agent, unchanged."""
-        if conn != self.visitor_conn or self.state is State.ENDED:
+        """A session message from any of the visitor's pages: to every agent, unchanged."""
+        if conn not in self.tabs or self.state is State.ENDED:
             return []
         _check_named_data("session message", msg.name, msg.data)
         return [Publish(msg, to_visitor=False)]
 
     def visitor_user_state(self, conn: str, msg: m.UserState) -> list[Action]:
-        """``setUserState``: kept for the session's life and handed to each new page of the visitor."""
-        if conn != self.visitor_conn or self.state is State.ENDED:
+        """``setUserState`` (any of the visitor's pages): kept for the session's life and handed to each new
+        page of the visitor."""
+        if conn not in self.tabs or self.state is State.ENDED:
             return []
         _check_named_data("user state", msg.name, msg.data)
         if msg.name not in self.userstate and len(self.userstate) >= m.MAX_USER_STATES:
@@ -187,8 +229,9 @@ class SessionCore:
 
     def visitor_rc(self, conn: str, msg: m.Rc) -> list[Action]:
         """The visitor turned remote control on or off, suspended it with their own input, or declined a
-        request: every agent learns the session's state."""
-        if conn != self.visitor_conn or self.state is State.ENDED:
+        request (any of the visitor's pages: a Stop button works in every tab): every agent learns the session's
+        state."""
+        if conn not in self.tabs or self.state is State.ENDED:
             return []
         was = self.rc.enabled
         self.rc = m.RcState(enabled=msg.enabled, suspended=msg.enabled and msg.suspended)

@@ -37,6 +37,7 @@ from ..protocol.rules import (
 from ..protocol.session import SessionCore, State
 from ..store import Store
 from ..store.records import Group, VisitorFields
+from .cross_domain import Handoffs
 from .guests import Invitations
 
 log = logging.getLogger("cobrowse.sessions")
@@ -91,6 +92,7 @@ class SessionRuntime:
         self._conns: dict[str, LocalConnection] = {}
         self._ticker: asyncio.Task[None] | None = None
         self.invitations = Invitations()
+        self.handoffs = Handoffs()
         #: Waiting guests' connections -> the answer they wait for (set by an ``Admission`` action).
         self.admissions: dict[str, asyncio.Future[bool]] = {}
 
@@ -239,7 +241,6 @@ class SessionRuntime:
         core = self.get(msg.session)
         if core is not None and core.state is not State.ENDED:
             check_visitor_origin(await self.store.get_group(core.group_id), origin)
-            core.page = clean_page(msg.page)
             return core
         record = await self.store.get_session(msg.session)
         if record is not None and record.ended_at is not None:
@@ -251,6 +252,7 @@ class SessionRuntime:
     async def started_message(self, core: SessionCore, resumed: bool) -> m.Started | m.Resumed:
         """The answer to ``start`` / ``resume``: where to continue, the group's masking rules and user state."""
         cls = m.Resumed if resumed else m.Started
+        group = await self.store.get_group(core.group_id)
         return cls(
             session=core.session_id,
             key=core.key,
@@ -261,6 +263,7 @@ class SessionRuntime:
             masking=await self.masking_config(core.group_id),
             userstate=dict(core.userstate),
             rc=m.RcState(enabled=core.rc.enabled),  # a suspension lasts for one page only
+            xdomains=list(group.trusted_domains) if group else [],
         )
 
     async def masking_config(self, group_id: int) -> m.MaskingConfig:
@@ -328,6 +331,7 @@ class SessionRuntime:
                     waiter.set_result(accept)
             case a.ReleaseKey():
                 self.invitations.drop_session(sid)
+                self.handoffs.drop_session(sid)
                 for waiting_conn, _ in core.waiting_guests.values():
                     waiter = self.admissions.get(waiting_conn)
                     if waiter is not None and not waiter.done():

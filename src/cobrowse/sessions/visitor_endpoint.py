@@ -10,8 +10,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..broker import Overflow, Subscription, unpack
 from ..protocol import messages as m
+from ..protocol.actions import Publish
 from ..protocol.codec import CloseCode, ProtocolError, decode_visitor, encode
-from ..protocol.session import SessionCore
+from ..protocol.session import SessionCore, State
+from .cross_domain import destination_origin, trusted
 from .outbox import Outbox
 from .runtime import SessionRuntime, visitor_channel
 from .socket_io import as_bytes, check_events_payload, receive_frame, receive_hello, refuse
@@ -32,6 +34,9 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     try:
         hello = decode_visitor(await receive_hello(ws))
         origin = ws.headers.get("origin")
+        if isinstance(hello, m.XRedeem):
+            await _redeem(ws, runtime, outbox, hello, origin)
+            return
         if isinstance(hello, m.Start):
             core = await runtime.start_session(hello, origin)
             greeting = await runtime.started_message(core, resumed=False)
@@ -45,7 +50,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
         outbox.send(encode(greeting))
         runtime.register(outbox)
         pump = asyncio.create_task(_pump(subscription, outbox))
-        await runtime.run(core, core.visitor_connected(outbox.id))
+        await runtime.run(core, core.visitor_connected(outbox.id, hello.page))
         while not outbox.closing:
             frame = await receive_frame(ws)
             message = decode_visitor(frame)
@@ -64,6 +69,10 @@ async def visitor_endpoint(ws: WebSocket) -> None:
                 await runtime.run(core, core.visitor_pause(outbox.id, message))
             elif isinstance(message, m.Rc):
                 await _remote_control(runtime, core, outbox.id, message)
+            elif isinstance(message, m.Focus):
+                await runtime.run(core, core.visitor_focus(outbox.id, message.focused))
+            elif isinstance(message, m.XDomain):
+                outbox.send(encode(await _handoff(runtime, core, message)))
             else:
                 raise ProtocolError(
                     CloseCode.MALFORMED,
@@ -105,6 +114,60 @@ async def _remote_control(runtime: SessionRuntime, core: SessionCore, conn: str,
         )
         await runtime.contained(audit)  # a store failure must not cost the visitor their session
     await runtime.run(core, core.visitor_rc(conn, message))
+
+
+async def _handoff(
+    runtime: SessionRuntime, core: SessionCore, message: m.XDomain
+) -> m.XDomainToken | m.XDomainRefused:
+    """A one-time token to continue the session at ``message.url``, if its origin is trusted
+    (sessions/cross_domain.py); otherwise why not. Never anything for an untrusted origin."""
+    try:
+        origin = destination_origin(message.url)
+    except ValueError as exc:
+        return m.XDomainRefused(id=message.id, origin="", reason=str(exc))
+    group = await runtime.store.get_group(core.group_id)
+    if group is None or not trusted(group.trusted_domains, origin):
+        return m.XDomainRefused(id=message.id, origin=origin, reason=f"{origin} is not a trusted domain")
+    try:
+        token = runtime.handoffs.issue(core.session_id, origin)
+    except OverflowError as exc:
+        return m.XDomainRefused(id=message.id, origin=origin, reason=str(exc))
+    await runtime.contained(
+        runtime.store.audit(
+            "session.crossdomain",
+            actor="visitor",
+            group_id=core.group_id,
+            session_id=core.session_id,
+            details={"origin": origin},
+        )
+    )
+    return m.XDomainToken(id=message.id, origin=origin, token=token)
+
+
+async def _redeem(
+    ws: WebSocket, runtime: SessionRuntime, outbox: Outbox, hello: m.XRedeem, origin: str | None
+) -> None:
+    """A page of a trusted domain presents its cross-domain token: it gets what its own session cookie needs
+    (then resumes on a new socket like any page of the session), and the session's pages learn it arrived."""
+    handoff = runtime.handoffs.redeem(hello.token, origin)
+    core = runtime.get(handoff.session_id)
+    if core is None or core.state is State.ENDED:
+        raise ProtocolError(CloseCode.ENDED, "ended", "the session of this cross-domain link has ended")
+    outbox.start()
+    outbox.send(
+        encode(
+            m.XRedeemed(
+                session=core.session_id,
+                key=core.key,
+                random=core.random_key,
+                token=runtime.token(core.session_id),
+                group=core.group_id,
+            )
+        )
+    )
+    await runtime.run(core, [Publish(m.XDomainDone(origin=handoff.origin), to_visitor=True, to_agents=False)])
+    outbox.close(CloseCode.NORMAL, "redeemed")
+    await outbox.done.wait()
 
 
 async def _pump(subscription: Subscription, outbox: Outbox) -> None:
