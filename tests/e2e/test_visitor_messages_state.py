@@ -327,7 +327,7 @@ def test_get_session_state_reports_the_last_agents_event(
     open_page(page, stack)
     start(page, wait_for, "session-state")
     assert api(page, "V.getSessionState('agents')") is None
-    assert api(page, "V.getSessionState('rc')") is None
+    assert api(page, "V.getSessionState('rc')") == {"enabled": False, "suspended": False}
     assert api(page, "V.getSessionState('screenshare', 'glance_screenshare')") is None
     console = agent()
     watch(console, "session-state", wait_for)

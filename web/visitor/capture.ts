@@ -11,6 +11,10 @@
  * `input` event: rrweb's `sampling.input: "last"` listens to `change` only, so typing would reach the agent
  * only when the field loses focus; the outbox coalesces repeated values of one field within a batch instead.
  *
+ * Remote control (rc-commands.ts) addresses nodes by rrweb id: `recordedNode(id, epoch)` finds a node of the
+ * current record() run, for a command of an epoch that run sent (`RunEpochs`); anything older is refused,
+ * because a new run (new page rules, pause, reconnect) numbers the nodes anew.
+ *
  * Masking (docs/masking.md): capture records only under masking rules (`CaptureMasking`, given by
  * masking/controller.ts); without rules (not known yet, or a masked page) `start()` records nothing, and every
  * event passes the rules' `sanitize` before it reaches `emit`.
@@ -70,8 +74,55 @@ function nextRecordedSibling(tag: string): number | null {
   return null;
 }
 
+/** The envelope of an `events` frame as the outbox writes it: its epoch, and whether it is a (masked) snapshot. */
+const FRAME_HEAD = /^\{"v":\d+,"t":"events","seq":\d+,"epoch":(\d+),"snapshot":(true|false),("masked":true,)?/;
+
+/**
+ * The epochs the current record() run has sent: from its first snapshot frame to the last frame sent.
+ *
+ * Why from what was sent: an agent can only name an epoch it received, so a command of a later epoch is forged,
+ * and one of an earlier epoch than the run's first snapshot names nodes the run numbered differently. Frames of
+ * an older run never go out after a new run starts (every restart clears the outbox first), so the first
+ * snapshot frame sent after a restart is the new run's.
+ */
+export class RunEpochs {
+  private run = -1;
+  private first: number | null = null;
+  private last = 0;
+
+  /** A frame went out while record() run `run` was current. */
+  frameSent(run: number, frame: string): void {
+    const head = FRAME_HEAD.exec(frame.slice(0, 120));
+    if (!head) return;
+    const epoch = Number(head[1]);
+    if (run !== this.run) {
+      this.run = run;
+      this.first = null;
+    }
+    if (head[3]) this.first = null; // a masked page: nothing of it is addressable
+    else if (head[2] === "true" && this.first === null) this.first = epoch;
+    this.last = Math.max(this.last, epoch);
+  }
+
+  /** True if `epoch` was sent by record() run `run` (the current one). */
+  covers(run: number, epoch: number): boolean {
+    return run === this.run && this.first !== null && epoch >= this.first && epoch <= this.last;
+  }
+
+  /** The session's position starts again (`started` / `resumed`): nothing sent so far counts. */
+  reset(): void {
+    this.run = -1;
+    this.first = null;
+    this.last = 0;
+  }
+}
+
 export class Capture {
   private stopRecording: (() => void) | null = null;
+  /** Numbers the record() runs: rrweb numbers the nodes anew in each. */
+  private run = 0;
+  /** The epochs the current run sent (fed by the session with every frame). */
+  readonly epochs = new RunEpochs();
   private readonly excluder: HostExcluder;
   private trail: PointerTrail | null = null;
   /** The current masking rules; null (no rules known, or a masked page): nothing is recorded. */
@@ -127,8 +178,28 @@ export class Capture {
       },
     });
     this.stopRecording = stop ?? (() => undefined);
+    this.run += 1;
     this.trail = new PointerTrail(emit);
     this.trail.start();
+  }
+
+  /** Call with every `events` frame as it goes out (see RunEpochs). */
+  frameSent(frame: string): void {
+    this.epochs.frameSent(this.running ? this.run : -1, frame);
+  }
+
+  /**
+   * The node rrweb numbered `id` in the current recording, if `epoch` is one this recording sent; else null
+   * (not recording, an older recording's epoch, a forged epoch or id).
+   */
+  recordedNode(id: number, epoch: number): Node | null {
+    if (!Number.isInteger(id) || id <= 0 || !this.isCurrentEpoch(epoch)) return null;
+    return record.mirror.getNode(id);
+  }
+
+  /** True if `epoch` was sent by the recording running now. */
+  isCurrentEpoch(epoch: number): boolean {
+    return this.running && this.epochs.covers(this.run, epoch);
   }
 
   /**

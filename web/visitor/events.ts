@@ -12,6 +12,25 @@ import type { AgentsInfo } from "../shared/protocol";
 /** `sessionend` reasons of the visitor API. */
 export type SessionEndReason = "agent" | "visitor" | "error";
 
+/** Remote control as the visitor's page sees it (the `rc` event, `getSessionState("rc")`). */
+export interface RcEventPayload {
+  /** The agent may click and type on the page. */
+  enabled: boolean;
+  /** The visitor's own input paused control for a moment. */
+  suspended: boolean;
+}
+
+/** An agent asks for remote control (`rcrequested`): answer with accept() or decline(), once. */
+export interface RcRequestedPayload {
+  accept(): void;
+  decline(): void;
+  /** Always false: control covers the whole page (no selective control). */
+  selective: boolean;
+  /** The asking agent's name and number (as in the `agents` event). */
+  name: string;
+  num: number;
+}
+
 /** Payloads of the events this SDK fires (the visitor API's names). */
 export interface VisitorEventMap {
   sessionstarting: Record<string, never>;
@@ -27,6 +46,9 @@ export interface VisitorEventMap {
   /** Which tab carries the session: this page lost / got it (visitor-api.ts, focus.ts). */
   blur: Record<string, never>;
   focus: Record<string, never>;
+  /** Remote control turned on or off, or was suspended by the visitor's own input (remote-control.ts). */
+  rc: RcEventPayload;
+  rcrequested: RcRequestedPayload;
 }
 
 export type Listener<P> = (payload: P) => void;

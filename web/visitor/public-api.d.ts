@@ -50,6 +50,25 @@ declare namespace GlanceCobrowse {
     | "timeout"
     | (string & {});
 
+  /** Remote control as the visitor's page sees it (`rc` event, `getSessionState("rc")`). */
+  interface RcState {
+    /** An agent may click and type on the page. */
+    enabled: boolean;
+    /** The visitor's own mouse or keyboard input paused control for a moment. */
+    suspended: boolean;
+  }
+
+  /** An agent asks for remote control: answer once; a stale request's answers do nothing. */
+  interface RcRequest {
+    accept(): void;
+    decline(): void;
+    /** Always false: control covers the whole page. */
+    selective: boolean;
+    /** The asking agent's name and number (as in `agents`). */
+    name: string;
+    num: number;
+  }
+
   /** Payloads of the visitor events (`addEventListener(name, listener)`). */
   interface VisitorEventMap {
     sessionstarting: Record<string, never>;
@@ -63,6 +82,8 @@ declare namespace GlanceCobrowse {
     blur: Record<string, never>;
     focus: Record<string, never>;
     maskingerror: { reason: string };
+    rc: RcState;
+    rcrequested: RcRequest;
   }
 
   /** startSession(options) / setStartParams(options) / VisitorUI.showTerms(options). */
@@ -142,6 +163,8 @@ declare namespace GlanceCobrowse {
 
     pauseSession(params: PauseParams): void;
     isSessionPaused(): boolean;
+    /** * Turns remote control on or off (the visitor's consent); `rc` fires when it changes. */
+    enableRC(enable: boolean): void;
     /** Sends the named canvases' current pixels to the agents. */
     notifyChanged(params: NotifyParams): void;
     /** True if the page is masked (in session: also while its masking rules are not known yet). */

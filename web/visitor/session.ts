@@ -93,7 +93,11 @@ export class SessionClient {
     this.info = cookies.read();
     this.transport = this.newTransport();
     this.outbox = new Outbox({
-      sendFrame: (text) => this.transport.sendText(text),
+      sendFrame: (text) => {
+        const sent = this.transport.sendText(text);
+        if (sent) this.capture.frameSent(text);
+        return sent;
+      },
       // Never while paused (pause.ts): what waits then is dropped at the unpause, which sends a full update.
       canSend: () =>
         this.phase === "live" && this.transport.isOpen && this.transport.bufferedAmount < HIGH_WATER_BYTES &&
@@ -146,6 +150,19 @@ export class SessionClient {
   /** True while the page is being recorded. */
   get recording(): boolean {
     return this.capture.running;
+  }
+
+  /**
+   * Remote control's way to the page (rc-commands.ts): the node rrweb numbered `id` in the current recording,
+   * if `epoch` is one this recording sent, else null.
+   */
+  recordedNode(id: number, epoch: number): Node | null {
+    return this.capture.recordedNode(id, epoch);
+  }
+
+  /** True if `epoch` was sent by the recording running now (remote control drops commands of any other). */
+  isCurrentEpoch(epoch: number): boolean {
+    return this.capture.isCurrentEpoch(epoch);
   }
 
   /** Sends a control message (message, userstate, pause) now; false when not live (the caller keeps it). */
@@ -311,6 +328,7 @@ export class SessionClient {
     // they are known), applied again after a reconnect. Before the events, so that `isPageMasked()` is true
     // in their listeners while the rules are not known, and a listener that stops the session stops it all.
     this.outbox.reset(m.epoch, m.seq);
+    this.capture.epochs.reset();
     this.masking.sessionLive(m.masking, m.t === "started");
     const ids = { key: m.key, callid: m.session };
     if (m.t === "started") this.setState(READYSTATE.sessionstart, { ...ids, random: m.random });

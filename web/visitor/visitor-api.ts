@@ -1,10 +1,10 @@
 /**
  * The rest of `GLANCE.Cobrowse.Visitor` on top of api.ts: session messages, user state, cookie values,
- * session state, pause, canvas, terms, custom-UI event holding and the small ones (isMobile).
+ * session state, pause, canvas, terms, remote control, custom-UI event holding and the small ones (isMobile).
  *
  * Each feature is its own module; this one wires them to the session client (its extension hooks), to the
  * internal event emitter, and to the public methods, and applies the visitor API's rule for methods marked *
- * in the spec (`addSessionMessageListener`, `sendSessionMessage`, `setUserState`, `getSessionState`): outside
+ * in the spec (`addSessionMessageListener`, `sendSessionMessage`, `setUserState`, `getSessionState`, `enableRC`): outside
  * an active session they throw `notinsession`. Every method checks all of its arguments before changing
  * anything, so a call that throws leaves the session as it was.
  */
@@ -21,6 +21,7 @@ import { FocusTracker } from "./focus";
 import { VisitorError } from "./keys";
 import { SessionMessages } from "./messages";
 import { PauseControl, startPausedSetting } from "./pause";
+import { RemoteControl } from "./remote-control";
 import type { SessionClient } from "./session";
 import { SessionStateStore } from "./session-state";
 import { SiteEvents } from "./site-events";
@@ -44,6 +45,7 @@ export interface VisitorApiMore {
   pauseSession(params: { pause: boolean; message?: string | null }): void;
   isSessionPaused(): boolean;
   notifyChanged(params: { canvas?: { gcids: string[] } }): void;
+  enableRC(enable: boolean): void;
   showTerms(options?: StartOptions): void;
   isMobile(): boolean;
 }
@@ -93,6 +95,8 @@ export function installVisitorApi(deps: VisitorApiDeps): VisitorApiParts {
     isHidden: (el) => el.closest(hidden) !== null || (deps.isMasked?.(el) ?? false),
   });
   canvas.start();
+  // The default UI asks the visitor when an agent requests control; a custom UI answers `rcrequested` itself.
+  const rc = new RemoteControl({ session, events, paused: () => pause.isPaused, prompt: config.uiMode === "default" });
 
   session.extensions.push({
     onStarted(m) {
@@ -195,6 +199,8 @@ export function installVisitorApi(deps: VisitorApiDeps): VisitorApiParts {
       if (identifier !== undefined && identifier !== null && typeof identifier !== "string") {
         throw new VisitorError("invalidparams", "cobrowse: getSessionState: the identifier must be a string");
       }
+      // Remote control's state is known on every page of the session, not only after an `rc` event on it.
+      if (eventName === "rc") return rc.state();
       return state.get(eventName, identifier ?? undefined);
     },
     pauseSession(params) {
@@ -208,6 +214,10 @@ export function installVisitorApi(deps: VisitorApiDeps): VisitorApiParts {
     },
     showTerms(options) {
       showTerms(options);
+    },
+    enableRC(enable) {
+      requireSession("enableRC");
+      rc.enableRC(enable);
     },
     isMobile,
   };
