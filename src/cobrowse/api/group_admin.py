@@ -28,7 +28,7 @@ class GroupSettings(BaseModel):
     )
     allow_mixed_roles: bool = Field(description="whether agents of different roles may share a session")
     max_live_sessions: int | None = Field(description="most live sessions at once; null: no limit")
-    trusted_domains: list[str] = Field(description="trusted cross-domain origins (stored, not enforced yet)")
+    trusted_domains: list[str] = Field(description="origins a session may continue on (cross-domain); empty: none")
     sso_enabled: bool = Field(description="whether the group has a secret for signed login keys")
 
 
