@@ -33,21 +33,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the demo launcher shared with the browser tests
+from browser import CHROMIUM, CHROMIUM_ARGS, append_results, login, percentile, wait  # noqa: E402
+
 from support.demo_process import CLI, start_demo, stop_demo  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ROWS = 500  # 500 rows x (1 div + 9 spans) = 5,000 elements
 
 PAGE = """<!doctype html>
@@ -98,32 +91,6 @@ def page_html() -> str:
         for i in range(ROWS)
     )
     return PAGE.format(elements=ROWS * 10, rows=rows)
-
-
-def login(page: Page, server: str, username: str, password: str) -> None:
-    page.goto(f"{server}/agent/login")
-    page.locator('input[name="username"]').fill(username)
-    page.locator('input[name="password"]').fill(password)
-    with page.expect_navigation():
-        page.locator('input[name="password"]').press("Enter")
-
-
-def wait(page: Page, predicate: str, timeout_ms: int = 30_000) -> None:
-    """Polls ``predicate`` (a JavaScript function source) in the page; works under the console's CSP (no eval)."""
-    ok = page.evaluate(
-        "([timeout]) => new Promise((resolve) => { const check = " + predicate + "; const start = Date.now();"
-        " const tick = () => { let v = false; try { v = check(); } catch (e) { v = false; }"
-        " if (v) resolve(true); else if (Date.now() - start > timeout) resolve(false); else setTimeout(tick, 20); };"
-        " tick(); })",
-        [timeout_ms],
-    )
-    if not ok:
-        raise SystemExit(f"timed out waiting for {predicate} in {page.url}")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def measure(runs: int) -> dict[str, Any]:
@@ -250,10 +217,7 @@ def main() -> None:
     text = report(result, args.runs, command)
     print(text)
     if not args.no_write:
-        results = ROOT / "bench" / "RESULTS.md"
-        before = results.read_text(encoding="utf-8") if results.exists() else ""
-        with results.open("a", encoding="utf-8") as out:
-            out.write(("" if before.endswith("\n\n") or not before else "\n") + text)
+        append_results(ROOT / "bench" / "RESULTS.md", text)
 
 
 if __name__ == "__main__":
