@@ -5,7 +5,7 @@
  * and later issues (remote control, guests) extend it here first.
  */
 
-import type { AgentsInfo, EndReason, PageInfo, PauseState, VisitorInfo } from "../shared/protocol";
+import type { AgentsInfo, ControlMsg, EndReason, PageInfo, PauseState, RcState, VisitorInfo } from "../shared/protocol";
 
 /** Where the agent stands with respect to a session. */
 export type AgentState = "idle" | "connecting" | "joined" | "ended" | "error";
@@ -30,7 +30,24 @@ export interface JoinedInfo {
   agents: AgentsInfo;
   /** Whether the visitor has paused the session (`pauseSession`), and the message they gave (HTML, unsanitised). */
   pause: PauseState;
+  /** Remote control as it stands when joining (a session in control continues it for a late joiner). */
+  rc: RcState;
 }
+
+/**
+ * Remote control as this agent sees it (`CobrowseAgent.rc`, the `rc` event): `enabled` while agents may
+ * control the visitor's page, `suspended` while the visitor's own input pauses it, `declined` when the visitor
+ * said no to a request, and `requested` while this agent's request waits for the visitor's answer.
+ */
+export interface RcInfo {
+  enabled: boolean;
+  suspended: boolean;
+  declined: boolean;
+  requested: boolean;
+}
+
+/** A remote-control command for `CobrowseAgent.control()`: the wire's fields; `epoch` defaults to the view's. */
+export type ControlCommand = Pick<ControlMsg, "op"> & Partial<Omit<ControlMsg, "v" | "t" | "op" | "agent">>;
 
 export interface FrameInfo {
   seq: number;
@@ -72,6 +89,9 @@ export interface AgentEvents {
   /** As a guest: an agent admitted you (`joined` follows) or declined you. */
   addguestaccepted: { guestid: number };
   addguestdeclined: { guestid: number };
+  /** Remote control changed: granted, suspended or resumed by the visitor's input, taken back, declined,
+   * released, or requested by this agent (also when it ends with the session). */
+  rc: RcInfo;
 }
 
 /** A guest invitation link (single use; expires). */
@@ -127,4 +147,12 @@ export interface CobrowseAgentApi {
   listSessions(): Promise<LiveSessionInfo[]>;
   /** As an invited guest: ask to join with the link's token; resolves when admitted and joined. */
   joinAsGuest(token: string, name: string): Promise<JoinedInfo>;
+  /** Asks the visitor for remote control (needs `remote_control`); the answer arrives as an `rc` event. */
+  requestControl(): void;
+  /** Gives control back: off for the session until the visitor enables it again. */
+  releaseControl(): void;
+  /** Remote control as this agent sees it. */
+  readonly rc: RcInfo;
+  /** Sends one remote-control command as is (the console's mouse and keyboard use this; so can tests). */
+  control(cmd: ControlCommand): void;
 }

@@ -17,11 +17,13 @@ import {
   type JoinedMsg,
   type ServerToAgent,
   type SessionMessageMsg,
+  type AgentToServer,
   msg,
 } from "../shared/protocol";
 import {
   AgentError,
   type AgentEvents,
+  type ControlCommand,
   type AgentState,
   type ConnectionStatus,
   type JoinOptions,
@@ -30,11 +32,15 @@ import {
 import { Connection, agentSocketUrl } from "./connection";
 import { Emitter } from "./emitter";
 import { AgentMessages, checkMessage } from "./messages";
+import { RemoteControl, rcFromWire } from "./remote";
 import { Sequencer } from "./sequencer";
 import type { Viewer } from "./viewer";
 
 /** Server errors after which the connection is retried rather than the session given up. */
 const TRANSIENT_ERRORS = new Set(["overloaded", "service"]);
+
+/** Refusals of a remote-control request or command (remote.ts): reported, and the session goes on. */
+const RC_REFUSALS = new Set(["rcoff", "accessdenied"]);
 
 interface Pending<T> {
   resolve(value: T): void;
@@ -58,6 +64,7 @@ function joinedInfo(m: JoinedMsg): JoinedInfo {
     visitorConnected: Boolean(m.visitor_connected),
     agents: m.agents ? { count: m.agents.count, agentlist: [...m.agents.agentlist] } : { count: 0, agentlist: [] },
     pause: pauseState(m.pause),
+    rc: (({ enabled, suspended }) => ({ enabled, suspended }))(rcFromWire(m.rc)),
   };
 }
 
@@ -77,13 +84,19 @@ export class AgentClient {
   private pendingJoin: Pending<JoinedInfo> | null = null;
   private pendingEnd: Pending<void> | null = null;
   private lastError: { code: string; msg: string } | null = null;
+  /** `lastError` is a refusal the session survived (onError): forgotten at the next message. */
+  private softError = false;
   private currentState: AgentState = "idle";
   private info: JoinedInfo | null = null;
+  /** Remote control: its state, request / release, and commands (remote.ts). */
+  readonly rc: RemoteControl;
 
   constructor(
     private readonly viewer: Viewer,
     private readonly url: string = agentSocketUrl(),
-  ) {}
+  ) {
+    this.rc = new RemoteControl(this.events, (m) => this.sendJoined(m), () => this.epoch);
+  }
 
   get state(): AgentState {
     return this.currentState;
@@ -137,6 +150,7 @@ export class AgentClient {
 
   private connect(url: string): Promise<JoinedInfo> {
     this.lastError = null;
+    this.softError = false;
     this.setState("connecting");
     const promise = new Promise<JoinedInfo>((resolve, reject) => {
       this.pendingJoin = { resolve, reject };
@@ -177,6 +191,25 @@ export class AgentClient {
     return this.viewer.frame();
   }
 
+  requestControl(): void {
+    this.rc.request();
+  }
+
+  releaseControl(): void {
+    this.rc.release();
+  }
+
+  control(cmd: ControlCommand): void {
+    if (typeof cmd !== "object" || cmd === null) throw new AgentError("badcommand", "a control command is an object");
+    this.rc.command(cmd);
+  }
+
+  /** Sends a message of the joined session; throws AgentError (`notjoined`, `conndrop`), sends nothing then. */
+  private sendJoined(m: AgentToServer): void {
+    if (this.currentState !== "joined" || !this.conn) throw new AgentError("notjoined", "not in a session");
+    if (!this.conn.send(m)) throw new AgentError("conndrop", "not connected to the server; try again");
+  }
+
   /** Sends a session message to the visitor's page (messages.ts); throws AgentError, sends nothing then. */
   sendSessionMessage(name: string, data: unknown): void {
     const json = checkMessage(name, data);
@@ -200,6 +233,7 @@ export class AgentClient {
     this.pendingJoin = null;
     this.pendingEnd?.reject(err);
     this.pendingEnd = null;
+    this.rc.reset();
   }
 
   private onOpen(conn: Connection): void {
@@ -217,6 +251,10 @@ export class AgentClient {
 
   private onMessage(conn: Connection, m: ServerToAgent): void {
     if (this.conn !== conn) return;
+    if (this.softError && m.t !== "error") {
+      this.softError = false;
+      this.lastError = null;
+    }
     switch (m.t) {
       case "joined": {
         this.info = joinedInfo(m);
@@ -225,6 +263,7 @@ export class AgentClient {
         this.pendingJoin?.resolve(this.info);
         this.pendingJoin = null;
         this.events.emit("joined", this.info);
+        this.rc.onJoined(m.rc);
         break;
       }
       case "events":
@@ -262,6 +301,12 @@ export class AgentClient {
         const pause = pauseState(m);
         if (this.info) this.info.pause = pause;
         this.events.emit("pause", pause);
+        break;
+      }
+      case "rc": {
+        const { enabled, suspended } = rcFromWire(m);
+        if (this.info) this.info.rc = { enabled, suspended };
+        this.rc.onRc(m);
         break;
       }
       case "guest_request":
@@ -313,6 +358,7 @@ export class AgentClient {
   private onEnded(conn: Connection, reason: EndReason): void {
     conn.close();
     this.conn = null;
+    this.rc.reset();
     this.setState("ended");
     this.events.emit("ended", { reason });
     this.events.emit("sessionend", { reason });
@@ -323,6 +369,15 @@ export class AgentClient {
   }
 
   private onError(code: string, message: string): void {
+    if (RC_REFUSALS.has(code) && this.currentState === "joined" && !this.pendingJoin) {
+      // A refused control request or command: the server keeps the socket open and the session goes on. It is
+      // still the reason of a close that follows at once (an `admit` refused for a missing permission).
+      this.lastError = { code, msg: message };
+      this.softError = true;
+      this.rc.onRefused();
+      this.events.emit("error", { code, msg: message });
+      return;
+    }
     this.lastError = { code, msg: message };
     this.events.emit("error", { code, msg: message });
     if (this.pendingJoin) {
@@ -337,6 +392,7 @@ export class AgentClient {
   private onClosed(conn: Connection, code: number, reason: string): void {
     if (this.conn !== conn) return;
     this.conn = null;
+    this.rc.reset();
     const err = this.lastError ?? {
       code: "conndrop",
       msg: `the connection to the server closed (${code}${reason ? `: ${reason}` : ""})`,

@@ -6,12 +6,14 @@
  * and not on the implementation's internals.
  */
 
-import type { CobrowseAgentApi } from "./api";
+import type { CobrowseAgentApi, ControlCommand } from "./api";
 import { AgentError } from "./api";
 import { AgentClient } from "./client";
 import { bindAgentGuests, bindGuestPage, inviteGuest, listSessions } from "./guests";
 import { MaskedPanel } from "./masked";
 import { PauseCover } from "./pause-cover";
+import { bindRemoteControlUi, controlPermitted } from "./rc-controls";
+import { RemoteInput } from "./rc-input";
 import { bindUi } from "./ui";
 import { Viewer } from "./viewer";
 
@@ -55,6 +57,12 @@ function facade(client: AgentClient): CobrowseAgentApi {
     admitGuest: (guestid: number, accept: boolean) => client.admitGuest(guestid, accept),
     listSessions: () => listSessions(),
     joinAsGuest: (token: string, name: string) => client.joinAsGuest(token, name),
+    requestControl: () => client.requestControl(),
+    releaseControl: () => client.releaseControl(),
+    get rc() {
+      return client.rc.state;
+    },
+    control: (cmd: ControlCommand) => client.control(cmd),
   });
 }
 
@@ -86,15 +94,26 @@ function start(): void {
     stage.id = "cb-stage";
     document.body.appendChild(stage);
   }
-  const client = new AgentClient(new Viewer(stage));
+  const viewer = new Viewer(stage);
+  const client = new AgentClient(viewer);
   bindPauseCover(client, stage);
   bindMaskedPanel(client, stage);
   window.CobrowseAgent = facade(client);
   window.CobrowseAgentError = AgentError;
   if (document.getElementById("cb-join-form")) bindUi(client);
   const guestToken = document.body.dataset.guestToken;
-  if (guestToken !== undefined) bindGuestPage(client, guestToken);
-  else if (document.getElementById("cb-join-form")) bindAgentGuests(client);
+  if (guestToken !== undefined) {
+    bindGuestPage(client, guestToken);
+    return; // a guest only watches: no remote control
+  }
+  // the agent's mouse and keyboard over the view while it has control (also for pages embedding the console)
+  const input = new RemoteInput(client, viewer);
+  const permission = controlPermitted();
+  void permission.then((ok) => input.permit(ok));
+  if (document.getElementById("cb-join-form")) {
+    bindAgentGuests(client);
+    bindRemoteControlUi(client, permission);
+  }
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });

@@ -98,6 +98,16 @@ export class Viewer {
     return this.replayer?.iframe ?? null;
   }
 
+  /** The element the replay is shown in (scaled and centred in the stage): remote control's overlay goes here. */
+  get hostElement(): HTMLElement {
+    return this.host;
+  }
+
+  /** The rrweb id of a node of the current replay (> 0), or -1 for a node it did not build or no replay. */
+  nodeId(node: Node): number {
+    return this.replayer?.getMirror().getId(node) ?? -1;
+  }
+
   /** Start a new epoch from a snapshot frame's events (Meta, FullSnapshot, ...); the old replayer goes. */
   startEpoch(events: OpaqueEvent[]): Promise<void> {
     this.clear();

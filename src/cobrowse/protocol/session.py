@@ -8,7 +8,6 @@ and a later multi-node runtime reuses them unchanged.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 import msgspec
@@ -16,7 +15,6 @@ import msgspec
 from . import messages as m
 from .actions import (
     Action,
-    Admission,
     Forward,
     PersistAgentJoin,
     PersistAgentLeave,
@@ -27,32 +25,17 @@ from .actions import (
     SendTo,
 )
 from .codec import CloseCode, ProtocolError
-from .remote_control import check_control, forwarded
+from .guest_seats import MAX_WAITING_GUESTS, GuestSeats
+from .remote_control import RemoteControlRules
 from .rules import clean_page
+from .seats import Seat, State
 from .tabs import Tabs
 
-#: Guests that may wait for admission at once in one session (more are refused with ``busy``).
-MAX_WAITING_GUESTS = 20
-
-
-class State(enum.Enum):
-    STARTING = "starting"  # created, no page uploaded yet
-    ACTIVE = "active"  # a snapshot has arrived: agents can watch
-    ENDED = "ended"
+__all__ = ["MAX_WAITING_GUESTS", "Seat", "SessionCore", "State"]
 
 
 @dataclass
-class Seat:
-    """One agent connection in the session."""
-
-    conn: str
-    agent_id: int | None
-    entry: m.AgentEntry
-    participant_id: int | None = None
-
-
-@dataclass
-class SessionCore:
+class SessionCore(GuestSeats, RemoteControlRules):
     session_id: int
     group_id: int
     key: str
@@ -227,19 +210,6 @@ class SessionCore:
         self.pause = m.PauseState(pause=msg.pause, message=msg.message if msg.pause else None)
         return [Publish(m.Pause(pause=self.pause.pause, message=self.pause.message), to_visitor=False)]
 
-    def visitor_rc(self, conn: str, msg: m.Rc) -> list[Action]:
-        """The visitor turned remote control on or off, suspended it with their own input, or declined a
-        request (any of the visitor's pages: a Stop button works in every tab): every agent learns the session's
-        state."""
-        if conn not in self.tabs or self.state is State.ENDED:
-            return []
-        was = self.rc.enabled
-        self.rc = m.RcState(enabled=msg.enabled, suspended=msg.enabled and msg.suspended)
-        actions: list[Action] = [
-            Publish(self._rc_message(declined=msg.declined and not msg.enabled), to_visitor=False)
-        ]
-        return actions + [PersistState()] if self.rc.enabled != was else actions
-
     def _request_snapshot(self) -> list[Action]:
         if self.snapshot_requested or self.visitor_conn is None:
             return []
@@ -277,93 +247,6 @@ class SessionCore:
             return []
         _check_named_data("session message", msg.name, msg.data)
         return [Publish(msg, to_visitor=True, to_agents=False)]
-
-    def agent_rc_request(self, conn: str) -> list[Action]:
-        """An agent (checked for ``remote_control`` by the caller) asks for control: the visitor's page asks
-        the visitor. Already enabled: the agent is only told so; no visitor page: the agent is told why."""
-        seat = self._agent_seat(conn)
-        if seat is None:
-            return []
-        if self.rc.enabled:
-            return [SendTo(conn, self._rc_message())]
-        if self.visitor_conn is None:
-            return [SendTo(conn, m.Error(code="novisitor", msg="the visitor's page is not connected"))]
-        request = m.RcRequest(num=seat.entry.num, name=seat.entry.name)
-        return [Publish(request, to_visitor=True, to_agents=False)]
-
-    def agent_rc_release(self, conn: str) -> list[Action]:
-        """An agent gives control back: off for everyone until the visitor enables it again."""
-        if self._agent_seat(conn) is None or not self.rc.enabled:
-            return []
-        self.rc = m.RcState()
-        return [Publish(self._rc_message(), to_visitor=True), PersistState()]
-
-    def agent_control(self, conn: str, msg: m.Control) -> list[Action]:
-        """A control command (the caller checked ``remote_control``): to the visitor's page, only while
-        control is enabled; a command out of range closes the agent's socket (``badcontrol``)."""
-        seat = self._agent_seat(conn)
-        if seat is None:
-            return []
-        check_control(msg)
-        if not self.rc.enabled or self.visitor_conn is None:
-            if msg.op == "move":
-                return []  # pointer moves racing the end of control are not worth an error each
-            return [SendTo(conn, m.Error(code="rcoff", msg="remote control is not enabled by the visitor"))]
-        return [Publish(forwarded(msg, seat.entry.num), to_visitor=True, to_agents=False)]
-
-    def _agent_seat(self, conn: str) -> Seat | None:
-        """The seat of ``conn`` if it is an agent's (never a guest's) in a live session."""
-        seat = self.seats.get(conn)
-        if seat is None or seat.entry.role != "agent" or self.state is State.ENDED:
-            return None
-        return seat
-
-    def _rc_message(self, declined: bool = False) -> m.Rc:
-        return m.Rc(enabled=self.rc.enabled, suspended=self.rc.suspended, declined=declined)
-
-    # ---- guests -------------------------------------------------------------------------------
-
-    def guest_waiting(self, conn: str, name: str) -> tuple[int, list[Action]]:
-        """A guest with a valid invitation waits: every agent is asked to admit or decline it."""
-        self._require_live()
-        name = name.strip()
-        if not 1 <= len(name) <= m.MAX_GUEST_NAME:
-            raise ProtocolError(
-                CloseCode.REJECTED, "badname", f"a guest name is 1 to {m.MAX_GUEST_NAME} characters"
-            )
-        if len(self.waiting_guests) >= MAX_WAITING_GUESTS:
-            raise ProtocolError(CloseCode.OVERLOADED, "busy", "too many guests are waiting; try again later")
-        guestid = self._next_guestid
-        self._next_guestid += 1
-        self.waiting_guests[guestid] = (conn, name)
-        return guestid, [Publish(m.GuestRequest(guestid=guestid, name=name), to_visitor=False)]
-
-    def guest_answer(self, conn: str, guestid: int, accept: bool) -> list[Action]:
-        """An agent (seated, checked for ``invite_guests`` by the caller) answers a waiting guest.
-
-        The first answer wins; an answer for a guest no longer waiting does nothing."""
-        if conn not in self.seats or self.seats[conn].entry.role != "agent" or self.state is State.ENDED:
-            return []
-        waiting = self.waiting_guests.pop(guestid, None)
-        if waiting is None:
-            return []
-        guest_conn, _ = waiting
-        return [
-            Publish(m.GuestAnswered(guestid=guestid, accept=accept), to_visitor=False),
-            Admission(guest_conn, accept),
-        ]
-
-    def guest_entry(self, guestid: int, name: str) -> m.AgentEntry:
-        """The agents-list entry of an admitted guest (seated with :meth:`agent_joined`)."""
-        return m.AgentEntry(name=name, role="guest", num=0, guestid=guestid)
-
-    def guest_gone(self, conn: str) -> list[Action]:
-        """A waiting guest's socket closed before any answer: agents drop the request."""
-        for guestid, (waiting_conn, _) in list(self.waiting_guests.items()):
-            if waiting_conn == conn:
-                del self.waiting_guests[guestid]
-                return [Publish(m.GuestAnswered(guestid=guestid, accept=False), to_visitor=False)]
-        return []
 
     def resync_needed(self) -> list[Action]:
         """An agent saw a gap; if the log cannot cover it, ask the visitor for a snapshot."""
