@@ -438,7 +438,8 @@ def test_the_hook_gets_the_agents_at_start_on_each_change_and_on_each_page(
     assert visitor.evaluate("window.hookCalls[1]") == {"agents": agents_event}  # the agents event's shape
     assert agents_event["count"] == 1 and agents_event["agentlist"][0]["username"] == "demo"
     # the next page: the hook is asked before anything is sent, with the agents of the session
-    visitor.evaluate("document.getElementById('next').click()")
+    with visitor.expect_navigation():  # (the same URL: without this the old page could answer the wait)
+        visitor.evaluate("document.getElementById('next').click()")
     wait_for(
         visitor, "window.hookCalls && window.hookCalls.length >= 1 && GLANCE.Cobrowse.Visitor.inSession()"
     )

@@ -326,6 +326,8 @@ def test_keys_tab_backspace_enter_escape_arrows_and_a_double_click(
     wait_for(page, "() => window.__seen.filter((s) => s === 'change:pick').length === 4")
     assert value(page, "pick") == "a"
 
+    # a double click: the console sends the first press as a click, then dblclick (the second press + dblclick)
+    agent.control("click", "counter")
     agent.control("dblclick", "counter")
     wait_for(page, "() => window.__seen.includes('dblclick:counter')")
     seen = page.evaluate("window.__seen")

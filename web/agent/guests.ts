@@ -175,7 +175,9 @@ function bindInvite(client: AgentClient): void {
     requests.querySelector(`li[data-guestid="${guestid}"]`)?.remove();
   });
   client.events.on("error", ({ code, msg }) => {
-    if (code === "accessdenied" && client.state === "joined") error.textContent = msg;
+    // Only refusals of the guest actions (permissions.py: "invite needs the 'invite_guests' permission");
+    // a refused remote-control request has its own status line (rc-controls.ts).
+    if (code === "accessdenied" && client.state === "joined" && msg.startsWith("invite ")) error.textContent = msg;
   });
 }
 

@@ -141,9 +141,10 @@ export class CommandRunner {
     if (why) return refuse(cmd, why);
     const at = this.showPointer(node, cmd);
     this.clicked = el;
-    this.pointerClick(el, at, 1);
+    // A double click reaches the console as a `click` (the first press) and then a `dblclick`, the way a
+    // browser reports it: so `dblclick` is the second press (detail 2) and the `dblclick` event only.
+    this.pointerClick(el, at, cmd.op === "dblclick" ? 2 : 1);
     if (cmd.op === "dblclick" && el.isConnected) {
-      this.pointerClick(el, at, 2);
       el.dispatchEvent(new MouseEvent("dblclick", this.mouseInit(at, { detail: 2, button: 0, buttons: 0 })));
     }
   }
