@@ -27,6 +27,8 @@ export interface JoinedInfo {
   visitor: VisitorInfo;
   page: PageInfo | null;
   visitorConnected: boolean;
+  /** How many of the visitor's pages (tabs) are in session; the view shows the one they used last. */
+  visitorTabs: number;
   agents: AgentsInfo;
   /** Whether the visitor has paused the session (`pauseSession`), and the message they gave (HTML, unsanitised). */
   pause: PauseState;
@@ -63,7 +65,8 @@ export interface AgentEvents {
   /** A page-event frame was handed to the replayer and applied. */
   events: FrameInfo;
   page: PageInfo;
-  visitor: { connected: boolean };
+  /** The visitor's page connection dropped or came back, or a tab opened or closed (`tabs`: pages in session). */
+  visitor: { connected: boolean; tabs: number };
   agents: AgentsInfo;
   ended: { reason: EndReason };
   /** The visitor moved to a page with another URL (not fired for the same page repeated after a join). */

@@ -62,6 +62,7 @@ function joinedInfo(m: JoinedMsg): JoinedInfo {
     visitor: { ...m.visitor },
     page: m.page ? { url: String(m.page.url), title: String(m.page.title) } : null,
     visitorConnected: Boolean(m.visitor_connected),
+    visitorTabs: Number.isInteger(m.visitor_tabs) && m.visitor_tabs >= 0 ? m.visitor_tabs : m.visitor_connected ? 1 : 0,
     agents: m.agents ? { count: m.agents.count, agentlist: [...m.agents.agentlist] } : { count: 0, agentlist: [] },
     pause: pauseState(m.pause),
     rc: (({ enabled, suspended }) => ({ enabled, suspended }))(rcFromWire(m.rc)),
@@ -280,8 +281,12 @@ export class AgentClient {
       }
       case "visitor": {
         const connected = Boolean(m.connected);
-        if (this.info) this.info.visitorConnected = connected;
-        this.events.emit("visitor", { connected });
+        const tabs = Number.isInteger(m.tabs) && m.tabs >= 0 ? m.tabs : connected ? 1 : 0;
+        if (this.info) {
+          this.info.visitorConnected = connected;
+          this.info.visitorTabs = tabs;
+        }
+        this.events.emit("visitor", { connected, tabs });
         this.events.emit("pagevisibility", { visible: connected });
         break;
       }

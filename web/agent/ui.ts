@@ -70,10 +70,12 @@ export function bindUi(agent: AgentClient): void {
     pageUrl.title = page?.url ?? "";
   }
 
-  function showVisitorStatus(connected: boolean | null): void {
+  function showVisitorStatus(connected: boolean | null, tabs = 1): void {
     visitorStatus.hidden = connected === null;
     visitorStatus.dataset.status = connected ? "ok" : "waiting";
-    visitorStatus.textContent = connected ? "Visitor connected" : "Visitor navigating…";
+    visitorStatus.dataset.tabs = String(tabs);
+    const tabsNote = tabs > 1 ? ` · ${tabs} tabs, showing the one in use` : "";
+    visitorStatus.textContent = connected ? `Visitor connected${tabsNote}` : "Visitor navigating…";
   }
 
   function showVisitor(visitor: VisitorInfo | null): void {
@@ -165,7 +167,7 @@ export function bindUi(agent: AgentClient): void {
     endButton.hidden = agent.state !== "joined";
     leaveButton.hidden = !inSession;
     joinButton.disabled = agent.state === "connecting";
-    showVisitorStatus(info && agent.state === "joined" ? info.visitorConnected : null);
+    showVisitorStatus(info && agent.state === "joined" ? info.visitorConnected : null, info?.visitorTabs ?? 1);
     document.title = info ? `Session ${info.key} · Agent console` : "Agent console · cobrowse";
   }
 

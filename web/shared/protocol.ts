@@ -322,6 +322,8 @@ export interface JoinedMsg extends Base<"joined"> {
   visitor: VisitorInfo;
   page: PageInfo | null;
   visitor_connected: boolean;
+  /** The visitor's pages in session (tabs); agents see the one focused last. */
+  visitor_tabs: number;
   agents: AgentsInfo;
   epoch: number;
   seq: number;

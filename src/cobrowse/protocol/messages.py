@@ -387,6 +387,8 @@ class Joined(Message, tag="joined"):
     visitor: VisitorInfo = msgspec.field(default_factory=VisitorInfo)
     page: PageInfo | None = None
     visitor_connected: bool = False
+    #: The visitor's pages in session (tabs); the one shown is the one focused last.
+    visitor_tabs: int = 0
     agents: Agents = msgspec.field(default_factory=Agents)
     epoch: int = 0
     seq: int = 0

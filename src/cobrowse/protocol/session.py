@@ -260,6 +260,7 @@ class SessionCore(GuestSeats, RemoteControlRules):
             visitor=self.visitor,
             page=self.page,
             visitor_connected=self.visitor_conn is not None,
+            visitor_tabs=len(self.tabs),
             agents=self.agents_message(),
             epoch=self.epoch,
             seq=self.seq,
