@@ -1,15 +1,13 @@
-"""Store fixtures: every store test runs against the database named by ``database_url``.
+"""Store fixtures: every store test runs twice, against SQLite and against PostgreSQL, with the same assertions.
 
-By default that is a fresh SQLite file in the test's temporary directory. With ``COBROWSE_TEST_DATABASE_URL``
-set (for example ``postgresql+asyncpg://cobrowse:cobrowse@localhost/cobrowse_test``) the same tests run
-against that database instead; it is emptied (all tables dropped) before each test, so point it at a
-database that holds nothing else. A test may also parametrise ``database_url`` indirectly.
+``database_url`` is a fresh SQLite file in the test's temporary directory, or a database on this worker's
+private PostgreSQL server (tests/support/services.py; or the server named by ``COBROWSE_TEST_POSTGRES_URL``),
+emptied (all tables dropped) before each test.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,16 +15,21 @@ import pytest
 from sqlalchemy import Connection, MetaData
 
 from cobrowse.store import Store
+from support.services import postgres
 
-EXTERNAL_URL_ENV = "COBROWSE_TEST_DATABASE_URL"
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """This worker's PostgreSQL server (started once per worker)."""
+    with postgres() as url:
+        yield url
 
 
-@pytest.fixture
+@pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    param = getattr(request, "param", None)
-    if param:
-        return str(param)
-    return os.environ.get(EXTERNAL_URL_ENV) or f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
 
 
 async def drop_everything(store: Store) -> None:
