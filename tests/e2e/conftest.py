@@ -64,6 +64,8 @@ class Stack:
     data_dir: Path
     log_path: Path
     process: subprocess.Popen[bytes]
+    #: How many times the server process was started (``start`` after ``stop`` counts one more).
+    runs: int = 1
 
     def cli(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run ``cobrowse --data-dir <the stack's> ARGS`` (e.g. ``"agent", "create", ...``) and return it.
@@ -82,6 +84,28 @@ class Stack:
     def log_tail(self, lines: int = 60) -> str:
         """The last lines the demo process printed (stdout and stderr), for error messages."""
         return log_tail(self.log_path, lines)
+
+    def stop(self, kill: bool = False) -> None:
+        """Take the server down: SIGKILL (``kill``: nothing is saved, sockets just drop) or SIGTERM (a graceful
+        shutdown: clients are told to reconnect, close 1012). ``start`` brings it back."""
+        if kill:
+            self.process.kill()
+            self.process.wait()
+        else:
+            stop_demo(self.process)
+
+    def start(self) -> None:
+        """Start the server again on the same data directory and the same ports (after ``stop``); each run
+        logs to its own file (``log_path`` is the current one)."""
+        self.runs += 1
+        port = urlsplit(self.server).port
+        site_port = urlsplit(self.site).port
+        assert port is not None and site_port is not None
+        self.log_path = self.log_path.with_name(f"demo-run{self.runs}.log")
+        demo = start_demo(
+            self.data_dir, TEST_PAGES, self.log_path, READY_TIMEOUT_S, port=port, site_port=site_port
+        )
+        self.process = demo.process
 
 
 def _start_stack(data_dir: Path, log_path: Path) -> Stack:

@@ -23,6 +23,7 @@
 import { record } from "@rrweb/record";
 import type { eventWithTime } from "@rrweb/types";
 import { HostExcluder } from "./exclude";
+import type { FrameHead } from "./outbox";
 import { PointerTrail } from "./pointer-trail";
 
 /** Elements never serialized: the site's opt-out attribute and our own UI's host element. */
@@ -74,34 +75,29 @@ function nextRecordedSibling(tag: string): number | null {
   return null;
 }
 
-/** The envelope of an `events` frame as the outbox writes it: its epoch, and whether it is a (masked) snapshot. */
-const FRAME_HEAD = /^\{"v":\d+,"t":"events","seq":\d+,"epoch":(\d+),"snapshot":(true|false),("masked":true,)?/;
-
 /**
  * The epochs the current record() run has sent: from its first snapshot frame to the last frame sent.
  *
  * Why from what was sent: an agent can only name an epoch it received, so a command of a later epoch is forged,
  * and one of an earlier epoch than the run's first snapshot names nodes the run numbered differently. Frames of
- * an older run never go out after a new run starts (every restart clears the outbox first), so the first
- * snapshot frame sent after a restart is the new run's.
+ * an older run never go out for the first time after a new run starts (every restart clears the outbox's
+ * unsent frames first), so the first snapshot frame sent after a restart is the new run's. Frames resent after
+ * a reconnect (outbox.ts) are not reported again: they may be an older run's.
  */
 export class RunEpochs {
   private run = -1;
   private first: number | null = null;
   private last = 0;
 
-  /** A frame went out while record() run `run` was current. */
-  frameSent(run: number, frame: string): void {
-    const head = FRAME_HEAD.exec(frame.slice(0, 120));
-    if (!head) return;
-    const epoch = Number(head[1]);
+  /** A frame went out for the first time while record() run `run` was current. */
+  frameSent(run: number, head: FrameHead): void {
     if (run !== this.run) {
       this.run = run;
       this.first = null;
     }
-    if (head[3]) this.first = null; // a masked page: nothing of it is addressable
-    else if (head[2] === "true" && this.first === null) this.first = epoch;
-    this.last = Math.max(this.last, epoch);
+    if (head.masked) this.first = null; // a masked page: nothing of it is addressable
+    else if (head.snapshot && this.first === null) this.first = head.epoch;
+    this.last = Math.max(this.last, head.epoch);
   }
 
   /** True if `epoch` was sent by record() run `run` (the current one). */
@@ -183,9 +179,9 @@ export class Capture {
     this.trail.start();
   }
 
-  /** Call with every `events` frame as it goes out (see RunEpochs). */
-  frameSent(frame: string): void {
-    this.epochs.frameSent(this.running ? this.run : -1, frame);
+  /** Call with every `events` frame as it first goes out (see RunEpochs). */
+  frameSent(head: FrameHead): void {
+    this.epochs.frameSent(this.running ? this.run : -1, head);
   }
 
   /**

@@ -2,15 +2,17 @@
  * Entry point of visitor.js: reads the configuration, builds the session client and the default UI, and
  * defines `GLANCE.Cobrowse.Visitor`, `GLANCE.Cobrowse.Loader` and `GLANCE.Cobrowse.VisitorUI`.
  *
- * A page that is in session (the `glance_ssn_info` cookie) resumes it at once. With a custom UI
- * (`data-ui="custom"`, or `"none"`) the default UI stays hidden and the site's listeners hear nothing until
- * `GLANCE.Cobrowse.Loader.setUIReady()`, then every held event in order (site-events.ts); with `"none"` the
- * events are also released at the window's `load` at the latest (so a site that never calls it still hears
- * them).
+ * A page that is in session (the `glance_ssn_info` cookie) resumes it at once; a page opened with a
+ * cross-domain token (`#glance_xd=`) first redeems it and resumes that session (cross-domain-arrival.ts).
+ * With a custom UI (`data-ui="custom"`, or `"none"`) the default UI stays hidden and the site's listeners hear
+ * nothing until `GLANCE.Cobrowse.Loader.setUIReady()`, then every held event in order (site-events.ts); with
+ * `"none"` the events are also released at the window's `load` at the latest (so a site that never calls it
+ * still hears them).
  */
 
 import { createVisitorApi } from "./api";
 import type { VisitorApi } from "./api";
+import { takeArrival } from "./cross-domain-arrival";
 import type { StartOptions } from "./start-options";
 import { installVisitorApi } from "./visitor-api";
 import type { VisitorApiMore } from "./visitor-api";
@@ -31,6 +33,7 @@ interface VisitorUiApi {
   showButton(show: boolean): void;
   toggleButton(): void;
   showTerms(options?: StartOptions): void;
+  promptCrossDomain(options?: { url?: string; target?: "_self" | "_blank" } | null): Promise<boolean>;
 }
 
 interface CobrowseNamespace {
@@ -64,6 +67,8 @@ function init(): void {
     console.warn("cobrowse: visitor.js is included twice; the second copy does nothing");
     return;
   }
+  // Before anything reads the address: a cross-domain token must not reach `resume`, rrweb or the history.
+  const arrival = takeArrival();
   const config = loadConfig(currentScript);
   const events = new Emitter<VisitorEventMap>();
   const cookies = new CookieStore(config.cookieDomain);
@@ -101,10 +106,11 @@ function init(): void {
     showButton: (show: boolean) => ui?.showButton(show),
     toggleButton: () => ui?.toggleButton(),
     showTerms: (options?: StartOptions) => more.showTerms(options),
+    promptCrossDomain: (options) => more.crossDomain.promptCrossDomain(options),
   };
   cobrowse.Visitor = Object.assign(visitor, more.methods);
   // After the API exists: a resume's events may reach listeners added by the site's next script.
-  queueMicrotask(() => session.resume());
+  queueMicrotask(() => more.crossDomain.arrive(arrival));
 }
 
 init();

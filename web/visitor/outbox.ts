@@ -10,10 +10,20 @@
  * - Typing: rrweb emits the whole field value on every keystroke; within one batch only the last value of
  *   each field is kept (the agent sees the field as it is, one batch later at most).
  * - Sequence numbers are given when a frame is actually sent, so dropping frames never leaves a gap.
- * - Bounded: frames wait only while the socket cannot take them (not open, or the browser's send buffer
- *   above HIGH_WATER_BYTES). Overflow policy: past MAX_PENDING_BYTES everything pending is dropped and,
+ * - Waiting: frames wait while the socket cannot take them (not open: a network drop, a server restart; or the
+ *   browser's send buffer above HIGH_WATER_BYTES). Meanwhile the batch being filled is not sealed, so typing
+ *   offline costs one frame with each field's last value, not one per keystroke.
+ * - Resending: a frame that went out may still be lost with the socket (in the browser's send buffer, or in
+ *   flight when the connection broke). The last frames sent are kept (at most KEEP_SENT_FRAMES frames and
+ *   KEEP_SENT_BYTES bytes, the oldest forgotten first). After a reconnect of the same page, `resumeAt(epoch,
+ *   seq)` with the server's position resends every kept frame after `seq`, unchanged, and numbering continues:
+ *   the agent sees every event, in order, in the same epoch. When the kept frames do not reach back to the
+ *   server's position, or it is not one this page sent (another tab was shown meanwhile), it returns false and
+ *   the session takes a fresh full snapshot instead (as it does after a server restart, whose log is gone).
+ * - Bounded: overflow policy: past MAX_PENDING_BYTES of unsent frames everything unsent is dropped and,
  *   once the socket can send again, a fresh full snapshot is requested, which starts a new epoch; the
- *   agent then sees the current page instead of a stale backlog.
+ *   agent then sees the current page instead of a stale backlog. (Kept frames are resent first: they and the
+ *   snapshot still number without a gap.)
  * - Masking: a masked page's epoch is one `masked: true` snapshot frame (`pushMasked`), and every other batch
  *   passes the sink's `check` (the masking guard) just before it is encoded and sent.
  * Nothing here touches the network: frames go to the `sink`.
@@ -24,17 +34,31 @@ import type { eventWithTime } from "@rrweb/types";
 export const BATCH_MS = 50;
 export const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** Frames already sent that are kept to be resent after a reconnect: at most this many, and this many bytes. */
+export const KEEP_SENT_FRAMES = 2000;
+export const KEEP_SENT_BYTES = 4 * 1024 * 1024;
 
 const META = 4;
 const INCREMENTAL = 3;
 const INPUT_SOURCE = 5;
 
+/** What an `events` frame says about itself (its envelope). */
+export interface FrameHead {
+  seq: number;
+  epoch: number;
+  snapshot: boolean;
+  /** A masked page's snapshot: nothing of the page in it. */
+  masked: boolean;
+}
+
 export interface OutboxSink {
-  /** Sends one encoded frame; false when it could not be sent. */
-  sendFrame(text: string): boolean;
+  /**
+   * Sends one encoded frame (described by `head`); false when it could not be sent. `resent`: a kept frame
+   * sent again after a reconnect (it was accounted for when it first went out).
+   */
+  sendFrame(text: string, head: FrameHead, resent: boolean): boolean;
   /** True when the socket is open and its send buffer is below the high-water mark. */
   canSend(): boolean;
-  /** Called just before the first frame of an epoch goes out (the session sends `page` then). */
   /** Called before each snapshot frame goes out (`masked`: the frame of a masked page's epoch). */
   beforeSnapshot(masked: boolean): void;
   /** Asks the recorder for a fresh full snapshot (after an overflow). */
@@ -68,9 +92,19 @@ function inputId(event: eventWithTime): number | null {
   return data.source === INPUT_SOURCE && typeof data.id === "number" ? data.id : null;
 }
 
+/** A frame that went out, kept in case the socket lost it. */
+interface SentFrame extends FrameHead {
+  text: string;
+}
+
 export class Outbox {
   private epoch = 0;
   private nextSeq = 1;
+  /** The epoch of the last frame sent (or of the server's position when nothing was sent since). */
+  private sentEpoch = 0;
+  /** The last frames sent, oldest first, with consecutive `seq` (see "Resending"). */
+  private kept: SentFrame[] = [];
+  private keptBytes = 0;
   private inEpoch = false;
   private current: Batch | null = null;
   private ready: Batch[] = [];
@@ -82,13 +116,43 @@ export class Outbox {
 
   constructor(private readonly sink: OutboxSink) {}
 
-  /** Continues after the server's position (`started`/`resumed`): next epoch `epoch + 1`, next frame `seq + 1`. */
+  /**
+   * Starts over after the server's position (`started`/`resumed`, a tab shown again, a failed `resumeAt`):
+   * next epoch `epoch + 1`, next frame `seq + 1`; everything unsent or kept is dropped.
+   */
   reset(epoch: number, seq: number): void {
     this.clear();
+    this.forgetSent();
     this.epoch = epoch;
+    this.sentEpoch = epoch;
     this.nextSeq = seq + 1;
     this.inEpoch = false;
     this.needSnapshot = false;
+  }
+
+  /**
+   * The same page reconnected and the server holds everything up to (`epoch`, `seq`). If that is a position
+   * this page sent and the kept frames cover everything after it, they are resent now, in order, and the
+   * numbering goes on (true). Otherwise nothing is sent (false): the caller starts over with `reset` and a
+   * fresh snapshot. The socket must be able to send.
+   */
+  resumeAt(epoch: number, seq: number): boolean {
+    const last = this.nextSeq - 1;
+    let from = this.kept.length;
+    if (seq === last) {
+      if (epoch !== this.sentEpoch) return false;
+    } else {
+      from = this.kept.findIndex((f) => f.seq === seq + 1);
+      if (seq > last || from < 0) return false;
+      const first = this.kept[from];
+      // The first frame resent must fit the server's epoch: its next frame, or a later epoch's snapshot.
+      if (first.snapshot ? first.epoch <= epoch : first.epoch !== epoch) return false;
+    }
+    for (const frame of this.kept.slice(from)) {
+      if (!this.sink.sendFrame(frame.text, frame, true)) return false;
+    }
+    this.flush();
+    return true;
   }
 
   push(event: eventWithTime): void {
@@ -140,6 +204,11 @@ export class Outbox {
   /** Sends everything that can be sent now; the rest waits for the socket. */
   flush(): void {
     this.clearTimer();
+    if (!this.sink.canSend()) {
+      // Keep filling the open batch (typing coalesces); try again later.
+      if (this.current || this.ready.length > 0 || this.needSnapshot) this.schedule(BATCH_MS);
+      return;
+    }
     this.seal();
     while (this.ready.length > 0 && this.sink.canSend()) {
       const batch = this.ready[0];
@@ -155,11 +224,14 @@ export class Outbox {
         parts = checked;
       }
       if (batch.snapshot) this.sink.beforeSnapshot(batch.masked === true);
+      const head: FrameHead = { seq: this.nextSeq, epoch: batch.epoch, snapshot: batch.snapshot, masked: batch.masked === true };
       const frame =
-        `{"v":1,"t":"events","seq":${this.nextSeq},"epoch":${batch.epoch},` +
-        `"snapshot":${batch.snapshot},${batch.masked ? '"masked":true,' : ""}"data":[${parts.join(",")}]}`;
-      if (!this.sink.sendFrame(frame)) break;
+        `{"v":1,"t":"events","seq":${head.seq},"epoch":${head.epoch},` +
+        `"snapshot":${head.snapshot},${head.masked ? '"masked":true,' : ""}"data":[${parts.join(",")}]}`;
+      if (!this.sink.sendFrame(frame, head, false)) break;
       this.nextSeq += 1;
+      this.sentEpoch = head.epoch;
+      this.keep({ ...head, text: frame });
       this.ready.shift();
       for (const part of batch.parts) this.pendingBytes -= part?.length ?? 0;
     }
@@ -170,12 +242,35 @@ export class Outbox {
     if (this.ready.length > 0 || this.needSnapshot) this.schedule(BATCH_MS);
   }
 
-  /** Drops everything (the session ended or the socket is being replaced). */
+  /**
+   * Drops everything not sent yet (a pause, a recording restarted under new rules, the end). Frames already
+   * sent stay kept: they are what the server may still be missing.
+   */
   clear(): void {
     this.clearTimer();
     this.current = null;
     this.ready = [];
     this.pendingBytes = 0;
+  }
+
+  /** Forgets the frames kept for resending (the session ended, or its numbering starts over). */
+  forgetSent(): void {
+    this.kept = [];
+    this.keptBytes = 0;
+  }
+
+  private keep(frame: SentFrame): void {
+    this.kept.push(frame);
+    this.keptBytes += frame.text.length;
+    let drop = 0;
+    while (
+      drop < this.kept.length &&
+      (this.kept.length - drop > KEEP_SENT_FRAMES || this.keptBytes > KEEP_SENT_BYTES)
+    ) {
+      this.keptBytes -= this.kept[drop].text.length;
+      drop += 1;
+    }
+    if (drop > 0) this.kept = this.kept.slice(drop);
   }
 
   private overflow(): void {

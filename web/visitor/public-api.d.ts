@@ -48,6 +48,8 @@ declare namespace GlanceCobrowse {
     | "overloaded"
     | "toolarge"
     | "timeout"
+    | "untrusted"
+    | "badtoken"
     | (string & {});
 
   /** Remote control as the visitor's page sees it (`rc` event, `getSessionState("rc")`). */
@@ -105,6 +107,26 @@ declare namespace GlanceCobrowse {
     previewelementid?: string;
     camerastatus?: "available" | "nocamera" | "blocked" | "aborted" | "notsupported" | "error";
     videopaused?: boolean;
+  }
+
+  /** crossDomain(options) / VisitorUI.promptCrossDomain(options). */
+  interface CrossDomainOptions {
+    /** The page to open (absolute, or relative to this page); its origin must be on the group's trust list. */
+    url?: string;
+    /** "_self" (default): this window; "_blank": a new one (call within a click or key handler). */
+    target?: "_self" | "_blank";
+  }
+
+  /** @deprecated continueSessionAt(params): use crossDomain(). */
+  interface ContinueSessionAtParams {
+    /** The destination's domain (host, with a port if it has one), e.g. "example.com". */
+    destination: string;
+    /** A page of that domain carrying the cobrowse script (default: its home page), opened in a helper window. */
+    destinationurl?: string;
+    /** Called once the session has been handed to the destination domain. */
+    oncomplete?: () => void;
+    /** Ignored (Internet Explorer only). */
+    iewarningsuppressed?: boolean;
   }
 
   interface PauseParams {
@@ -172,6 +194,16 @@ declare namespace GlanceCobrowse {
     isMobile(): boolean;
     /** @deprecated Use GLANCE.Cobrowse.VisitorUI.showTerms(). */
     showTerms(options?: StartOptions): void;
+
+    /**
+     * * Resolves once the session can continue on the group's trusted domains (links to them then carry it);
+     * with `url`, then opens it with the session. Rejects (`untrusted`) for an origin not on the trust list.
+     */
+    crossDomain(options?: CrossDomainOptions | null): Promise<void>;
+    /** True once crossDomain() resolved (or a link, or continueSessionAt, handed the session over) on this page. */
+    isCrossDomainDone(): boolean;
+    /** @deprecated * Use crossDomain(). Hands the session to `destination` before a redirect takes the visitor there. */
+    continueSessionAt(params: ContinueSessionAtParams): void;
   }
 
   interface Loader {
@@ -185,6 +217,8 @@ declare namespace GlanceCobrowse {
     toggleButton(): void;
     /** Terms with Accept / Decline; Accept starts a session with `options` or the start parameters. */
     showTerms(options?: StartOptions): void;
+    /** Asks "Continue sharing on HOST?"; Yes: crossDomain(options), then true; No: false. */
+    promptCrossDomain(options?: CrossDomainOptions | null): Promise<boolean>;
   }
 
   /** window.GLANCE_COBROWSE: settings read when the script loads (the script tag's data-* win). */

@@ -15,6 +15,8 @@
  * - A new page of the session continues control from `started` / `resumed`'s `rc`.
  * - Commands act only while control is enabled and not suspended, the session is live on this page, the page is
  *   neither paused nor masked; rc-commands.ts checks each command against the page.
+ * - Tabs: every tab of the visitor hears requests and commands; only the tab the server shows agents asks the
+ *   visitor and acts (the others show the banner only).
  */
 
 import type { AgentsInfo, RcMsg, ServerToVisitor, StartedMsg } from "../shared/protocol";
@@ -139,11 +141,15 @@ export class RemoteControl {
 
   private mayAct(): boolean {
     const { session } = this.deps;
-    return this.enabled && !this.suspended && session.live && !this.deps.paused() && !session.masking.isPageMasked();
+    return (
+      this.enabled && !this.suspended && session.live && session.shown && !this.deps.paused() &&
+      !session.masking.isPageMasked()
+    );
   }
 
   /** An agent asks: `rcrequested`, and the default UI's prompt. */
   private requested(num: number, name: string): void {
+    if (!this.deps.session.shown) return; // the tab the agent sees asks the visitor
     const request: Request = { num, name };
     this.request = request;
     const answer = (allow: boolean): void => {

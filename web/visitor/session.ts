@@ -9,17 +9,27 @@
  *   socket sends `resume`; on `resumed`, `sessioncontinue` + `statereceived` and a new recording epoch.
  * - ends: `stopSession()` (reason visitor), the server's `ended` (its reason), a refused resume or a lost
  *   connection (reason error). Every end clears the cookie and stops capture.
- * - drops (not navigation): a few reconnects with backoff that send `resume`; `error` `conndrop` only when
- *   they all fail. A socket closing because the page unloads is not a drop.
+ * - drops (not navigation): reconnects with backoff that send `resume` (reconnect.ts); `error` `conndrop`
+ *   only when they fail for too long. A socket closing because the page unloads is not a drop. The page keeps
+ *   recording meanwhile: on `resumed` the outbox resends what the server missed and numbering goes on in the
+ *   same epoch (outbox.ts "Resending"), unless that is impossible or the server may have restarted (its
+ *   late-join log is gone): then a fresh full snapshot, as on a new page.
+ * - tabs: every page of the site in session connects; the server shows agents one of them. A page not shown
+ *   (`tab` {active: false}) records nothing and sends no page events, without telling anyone (unlike a pause);
+ *   shown again (`tab` {active: true, epoch, seq}) it numbers on from the server's position with a fresh
+ *   snapshot. focus.ts reports the window's focus to the server and fires `blur` / `focus`.
  */
 
 import type {
+  FocusMsg,
+  MaskingConfig,
   PageMsg,
   ResumeMsg,
   ServerToVisitor,
   StartedMsg,
   StartMsg,
   StopMsg,
+  TabMsg,
   VisitorToServer,
 } from "../shared/protocol";
 import { msg } from "../shared/protocol";
@@ -27,9 +37,11 @@ import { Capture } from "./capture";
 import type { LoaderConfig } from "./config";
 import type { CookieStore, SessionCookie } from "./cookie";
 import type { Emitter, SessionEndReason, VisitorEventMap } from "./events";
+import { TabFocus } from "./focus";
 import { VisitorError } from "./keys";
 import { MaskingController } from "./masking/controller";
 import { HIGH_WATER_BYTES, Outbox } from "./outbox";
+import { Reconnector } from "./reconnect";
 import { Transport } from "./transport";
 
 export const READYSTATE = {
@@ -41,8 +53,6 @@ export const READYSTATE = {
 } as const;
 export type ReadyState = (typeof READYSTATE)[keyof typeof READYSTATE];
 
-/** Reconnect delays after a dropped connection; when all fail the session ends with `conndrop`. */
-const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 15000];
 /** Server error codes after which the session cannot go on. */
 const FATAL_CODES = new Set(["dupkey", "badkey", "invalidparams", "badgroup", "malformed", "unknowntype", "version",
   "forbidden", "notfound", "ended", "unauthenticated"]);
@@ -61,6 +71,11 @@ export interface SessionExtension {
   onMessage(m: ServerToVisitor): void;
   /** The recording took a full snapshot (a new epoch). */
   onSnapshot(): void;
+  /**
+   * The server shows this tab to agents again (`tab` {active: true}) after another tab: what the server
+   * keeps per shown page (a pause) must be said again, as after `resumed`.
+   */
+  onShown(): void;
   /** The session is over (any reason); runs before `sessionend`. */
   onEnd(): void;
 }
@@ -78,8 +93,16 @@ export class SessionClient {
   /** Masking rules of this page (masking/controller.ts): nothing is recorded before they are known. */
   readonly masking: MaskingController;
   private pendingStart: StartMsg | null = null;
-  private attempts = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly reconnector: Reconnector;
+  /** Which tab carries the session (focus.ts). */
+  private readonly focus: TabFocus;
+  /**
+   * The session went live on this page: its recording may go on across a reconnect. False on a page that
+   * has not been confirmed yet (its first `resumed` is still to come).
+   */
+  private liveHere = false;
+  /** The group's masking configuration as `started` / `resumed` gave it (a reconnect compares it). */
+  private maskingConfig: MaskingConfig | undefined;
   private unloading = false;
   /** Hooks of the rest of the visitor API (visitor-api.ts, ...), called in the order added. */
   readonly extensions: Partial<SessionExtension>[] = [];
@@ -93,15 +116,16 @@ export class SessionClient {
     this.info = cookies.read();
     this.transport = this.newTransport();
     this.outbox = new Outbox({
-      sendFrame: (text) => {
+      sendFrame: (text, head, resent) => {
         const sent = this.transport.sendText(text);
-        if (sent) this.capture.frameSent(text);
+        if (sent && !resent) this.capture.frameSent(head);
         return sent;
       },
       // Never while paused (pause.ts): what waits then is dropped at the unpause, which sends a full update.
+      // Never from a tab the server does not show (it would ignore them).
       canSend: () =>
         this.phase === "live" && this.transport.isOpen && this.transport.bufferedAmount < HIGH_WATER_BYTES &&
-        !this.capture.held,
+        !this.capture.held && this.focus.shown,
       // The title goes out only with an unmasked page's snapshot: a masked page's title may name what it hides.
       beforeSnapshot: (masked) => this.transport.send(msg<PageMsg>({ t: "page", ...pageInfo(!masked) })),
       requestSnapshot: () => this.masking.snapshotRequested(),
@@ -120,7 +144,26 @@ export class SessionClient {
       outbox: this.outbox,
       events,
       session: () => this.info?.session ?? null,
-      live: () => this.phase === "live",
+      live: () => this.recordingAllowed,
+    });
+    this.reconnector = new Reconnector({
+      connect: () => {
+        if (this.phase === "reconnecting") this.transport.connect();
+      },
+      connecting: () => this.transport.active,
+      giveUp: () => {
+        this.events.emit("error", { code: "conndrop", msg: "cobrowse: lost the connection to the server" });
+        this.end("error");
+      },
+      wentOffline: () => {
+        if (this.phase !== "live") return;
+        this.transport.close(1000, "offline");
+        this.dropped(1006, true);
+      },
+    });
+    this.focus = new TabFocus({
+      events,
+      send: (focused) => this.sendControl(msg<FocusMsg>({ t: "focus", focused })),
     });
     addEventListener("pagehide", () => {
       this.unloading = true;
@@ -150,6 +193,20 @@ export class SessionClient {
   /** True while the page is being recorded. */
   get recording(): boolean {
     return this.capture.running;
+  }
+
+  /** True while the server shows this page to agents (of the visitor's tabs in session, the one they see). */
+  get shown(): boolean {
+    return this.focus.shown;
+  }
+
+  /**
+   * The page may record (and masking may restart the recording): the session is live on this page, or was
+   * and is reconnecting (what is recorded then waits in the outbox), and the server shows this tab.
+   */
+  private get recordingAllowed(): boolean {
+    const phase = this.phase === "live" || (this.phase === "reconnecting" && this.liveHere);
+    return phase && this.focus.shown;
   }
 
   /**
@@ -189,7 +246,7 @@ export class SessionClient {
   releaseCapture(): void {
     this.capture.held = false;
     this.outbox.clear();
-    if (this.phase !== "live") return;
+    if (!this.recordingAllowed) return;
     this.capture.start();
     if (!this.capture.running) this.masking.snapshotRequested();
   }
@@ -199,6 +256,17 @@ export class SessionClient {
     if (!this.info || this.phase !== "idle") return;
     this.phase = "resuming";
     this.transport.connect();
+  }
+
+  /**
+   * Cross-domain arrival (cross-domain-arrival.ts): this page redeemed a token for a session of another domain
+   * of the site. That session becomes this page's (its cookie written here, replacing any other) and resumes.
+   */
+  adopt(cookie: SessionCookie): void {
+    if (this.phase !== "idle") return;
+    this.info = cookie;
+    this.cookies.write(cookie);
+    this.resume();
   }
 
   /**
@@ -215,7 +283,10 @@ export class SessionClient {
     this.info = cookie;
     this.capture.stop();
     this.outbox.clear();
+    this.outbox.forgetSent();
     this.masking.newPage();
+    this.reconnector.reset();
+    this.liveHere = false;
     this.phase = "resuming";
     this.transport.connect();
   }
@@ -302,6 +373,9 @@ export class SessionClient {
       case "snapshot_request":
         this.masking.snapshotRequested();
         break;
+      case "tab":
+        this.onTab(m);
+        break;
       case "ended":
         this.end(m.reason === "agent" || m.reason === "visitor" ? m.reason : "error");
         break;
@@ -321,15 +395,25 @@ export class SessionClient {
     this.cookies.write(this.info);
     this.pendingStart = null;
     this.requestedKey = null;
+    // A reconnect of a page that was live and shown may go on where the server stands (outbox.ts).
+    const mayContinue =
+      wasPhase === "reconnecting" && this.liveHere && this.focus.shown && !this.reconnector.serverMayHaveRestarted &&
+      JSON.stringify(m.masking) === JSON.stringify(this.maskingConfig);
+    this.reconnector.reset();
     this.phase = "live";
-    this.attempts = 0;
+    this.maskingConfig = m.masking;
+    const firstOnPage = !this.liveHere;
+    this.liveHere = true;
+    this.focus.live(firstOnPage);
     this.notify("onStarted", m);
-    // A new epoch, under the page's masking rules: asked first on a new page (nothing is recorded until
-    // they are known), applied again after a reconnect. Before the events, so that `isPageMasked()` is true
-    // in their listeners while the rules are not known, and a listener that stops the session stops it all.
-    this.outbox.reset(m.epoch, m.seq);
-    this.capture.epochs.reset();
-    this.masking.sessionLive(m.masking, m.t === "started");
+    if (!(mayContinue && this.outbox.resumeAt(m.epoch, m.seq))) {
+      // A new epoch, under the page's masking rules: asked first on a new page (nothing is recorded until
+      // they are known), applied again after a reconnect. Before the events, so that `isPageMasked()` is true
+      // in their listeners while the rules are not known, and a listener that stops the session stops it all.
+      this.outbox.reset(m.epoch, m.seq);
+      this.capture.epochs.reset();
+      this.masking.sessionLive(m.masking, m.t === "started");
+    }
     const ids = { key: m.key, callid: m.session };
     if (m.t === "started") this.setState(READYSTATE.sessionstart, { ...ids, random: m.random });
     if (wasPhase === "reconnecting") this.events.emit("connection", { status: "ok" });
@@ -337,6 +421,27 @@ export class SessionClient {
       this.setState(READYSTATE.sessioncontinue, ids);
       this.setState(READYSTATE.statereceived, {});
     }
+  }
+
+  /**
+   * The server shows another of the visitor's tabs (`active` false): stop recording and drop what waits,
+   * silently (the server ignores this page's events now). Or it shows this one again: number on from the
+   * server's position with a fresh snapshot under the page's masking rules.
+   */
+  private onTab(m: TabMsg): void {
+    if (this.phase !== "live") return;
+    if (!m.active) {
+      this.focus.tab(false);
+      this.capture.stop();
+      this.outbox.clear();
+      this.outbox.forgetSent();
+      return;
+    }
+    this.focus.tab(true);
+    this.outbox.reset(m.epoch, m.seq);
+    this.capture.epochs.reset();
+    this.notify("onShown");
+    this.masking.sessionLive(this.maskingConfig, false);
   }
 
   private onServerError(code: string, text: string): void {
@@ -354,7 +459,6 @@ export class SessionClient {
 
   private onClose(code: number, reason: string, opened: boolean): void {
     if (this.unloading || this.phase === "idle") return;
-    this.outbox.clear();
     if (this.phase === "starting") {
       const why = opened ? `connection closed (${code} ${reason})` : "cannot reach the cobrowse server";
       this.events.emit("error", { code: "service", msg: `cobrowse: ${why}` });
@@ -365,24 +469,19 @@ export class SessionClient {
       this.events.emit("error", { code: "service", msg: "cobrowse: the page is too large to share" });
       this.end("error");
     } else {
-      this.reconnect();
+      this.dropped(code, opened);
     }
   }
 
-  private reconnect(): void {
-    if (this.attempts >= RECONNECT_DELAYS_MS.length) {
-      this.events.emit("error", { code: "conndrop", msg: "cobrowse: lost the connection to the server" });
-      this.end("error");
-      return;
-    }
+  /**
+   * The connection dropped, or an attempt to reconnect failed: try again later (reconnect.ts). The recording
+   * goes on into the outbox if the page was live; a page still waiting for its first `resumed` has nothing
+   * recorded yet.
+   */
+  private dropped(code: number, opened: boolean): void {
     if (this.phase !== "reconnecting") this.events.emit("connection", { status: "reconnecting" });
     this.phase = "reconnecting";
-    this.capture.stop();
-    const delay = RECONNECT_DELAYS_MS[this.attempts++];
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      if (this.phase === "reconnecting") this.transport.connect();
-    }, delay);
+    this.reconnector.closed(code, opened);
   }
 
   /** Ends the session from the server's side or on failure: closes everything, then `sessionend`. */
@@ -393,17 +492,19 @@ export class SessionClient {
 
   private finish(reason: SessionEndReason): void {
     const had = this.info !== null || this.phase !== "idle";
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.reconnector.reset();
     this.masking.stop();
     this.capture.stop();
     this.outbox.clear();
+    this.outbox.forgetSent();
+    this.focus.ended();
     this.cookies.clear();
     this.info = null;
     this.requestedKey = null;
     this.pendingStart = null;
     this.phase = "idle";
-    this.attempts = 0;
+    this.liveHere = false;
+    this.maskingConfig = undefined;
     if (had) this.notify("onEnd");
     if (had) this.setState(READYSTATE.sessionend, { reason });
   }

@@ -1,6 +1,7 @@
 /**
  * The rest of `GLANCE.Cobrowse.Visitor` on top of api.ts: session messages, user state, cookie values,
- * session state, pause, canvas, terms, remote control, custom-UI event holding and the small ones (isMobile).
+ * session state, pause, canvas, terms, remote control, cross-domain (cross-domain-api.ts), custom-UI event
+ * holding and the small ones (isMobile).
  *
  * Each feature is its own module; this one wires them to the session client (its extension hooks), to the
  * internal event emitter, and to the public methods, and applies the visitor API's rule for methods marked *
@@ -15,9 +16,10 @@ import { CanvasTracker, checkNotifyArg } from "./canvas";
 import type { LoaderConfig } from "./config";
 import type { CookieStore } from "./cookie";
 import { CookieValues } from "./cookie-values";
+import { installCrossDomain } from "./cross-domain-api";
+import type { CrossDomainApi, CrossDomainMethods } from "./cross-domain-api";
 import { NO_CONTENT_SELECTOR, MASKED_SELECTOR } from "./capture";
 import type { Emitter, Listener, VisitorEventMap } from "./events";
-import { FocusTracker } from "./focus";
 import { VisitorError } from "./keys";
 import { SessionMessages } from "./messages";
 import { PauseControl, startPausedSetting } from "./pause";
@@ -31,7 +33,7 @@ import { safeTermsUrl, TermsDialog } from "./terms";
 import { UserState } from "./user-state";
 
 /** The methods this module adds to `GLANCE.Cobrowse.Visitor` (and the two it replaces). */
-export interface VisitorApiMore {
+export interface VisitorApiMore extends CrossDomainMethods {
   addEventListener(name: string, listener: Listener<never>): void;
   removeEventListener(name: string, listener: Listener<never>): void;
   addSessionMessageListener(msgName: string, handler: (msgName: string, msg: unknown) => void): void;
@@ -66,6 +68,8 @@ export interface VisitorApiParts {
   site: SiteEvents;
   /** VisitorUI.showTerms */
   showTerms(options?: StartOptions): void;
+  /** VisitorUI.promptCrossDomain, and the page-load step that continues a session here (index.ts). */
+  crossDomain: CrossDomainApi;
 }
 
 /** True on phones and tablets: User-Agent Client Hints where the browser has them, else the user agent. */
@@ -84,7 +88,6 @@ export function installVisitorApi(deps: VisitorApiDeps): VisitorApiParts {
   if (config.uiMode !== "default") site.hold();
 
   const state = new SessionStateStore(events);
-  new FocusTracker(events);
   const messages = new SessionMessages(session, site);
   const userState = new UserState(session);
   const cookieValues = new CookieValues(session, cookies);
@@ -110,6 +113,9 @@ export function installVisitorApi(deps: VisitorApiDeps): VisitorApiParts {
     onSnapshot() {
       canvas.resend();
     },
+    onShown() {
+      pause.onStarted(); // the server clears a pause when another tab is shown: a paused tab says it again
+    },
     onEnd() {
       messages.clear();
       userState.clear();
@@ -126,6 +132,8 @@ export function installVisitorApi(deps: VisitorApiDeps): VisitorApiParts {
       );
     }
   }
+
+  const crossDomain = installCrossDomain({ config, session, events, cookies, requireSession });
 
   const terms = new TermsDialog({
     termsUrl: () => safeTermsUrl(config.settings.termsurl),
@@ -220,6 +228,7 @@ export function installVisitorApi(deps: VisitorApiDeps): VisitorApiParts {
       rc.enableRC(enable);
     },
     isMobile,
+    ...crossDomain.methods,
   };
-  return { methods, site, showTerms };
+  return { methods, site, showTerms, crossDomain };
 }

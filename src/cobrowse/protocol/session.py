@@ -117,12 +117,19 @@ class SessionCore(GuestSeats, RemoteControlRules):
             actions.append(SendTo(old, m.TabState(active=False)))
         self.visitor_conn = conn
         self.page = self.tabs.page_of(conn) or self.page
-        self.snapshot_requested = True
         actions.append(Publish(self._visitor_status(), to_visitor=False))
         if switch:
+            self.snapshot_requested = True  # a tab shown again starts with a snapshot (TabState)
             actions.append(SendTo(conn, m.TabState(active=True, epoch=self.epoch, seq=self.seq)))
             if self.page is not None:
                 actions.append(Publish(m.Page(url=self.page.url, title=self.page.title), to_visitor=False))
+        else:
+            # A new connection: a new page starts with a snapshot anyway, a page that reconnects may go on
+            # with the frames the server missed; either way it is asked for a snapshot when the log cannot
+            # serve agents (a restarted server, an overflowed log).
+            self.snapshot_requested = False
+            if self.state is State.ACTIVE and not self.log_complete:
+                actions += self._request_snapshot()
         if self.pause.pause:  # a pause lasts for one page only
             self.pause = m.PauseState()
             actions.append(Publish(m.Pause(pause=False), to_visitor=False))
