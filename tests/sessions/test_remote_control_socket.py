@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import httpx
@@ -13,19 +12,9 @@ from websockets.exceptions import ConnectionClosed
 
 from cobrowse.store import Store
 from support.live_server import LiveServer
+from support.wire import recv_type, send
 
 PASSWORD = "agent-password"
-
-
-async def send(ws: ClientConnection, **msg: Any) -> None:
-    await ws.send(json.dumps({"v": 1, **msg}))
-
-
-async def recv_type(ws: ClientConnection, t: str, timeout: float = 5.0) -> dict[str, Any]:
-    while True:
-        msg: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if msg["t"] == t:
-            return msg
 
 
 async def nothing_of_type(ws: ClientConnection, t: str, within: float = 0.5) -> bool:

@@ -6,8 +6,6 @@ Real ``cobrowse demo`` processes on one data directory and one port; raw sockets
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +15,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from support.demo_process import DemoProcess, start_demo, stop_demo
+from support.wire import closed_with, recv_type, send
 
 PAGES = Path(__file__).resolve().parents[1] / "e2e" / "pages"
 
@@ -71,29 +69,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
     s.stop()
 
 
-async def send(ws: ClientConnection, **msg: Any) -> None:
-    await ws.send(json.dumps({"v": 1, **msg}))
-
-
-async def recv_type(ws: ClientConnection, t: str, timeout: float = 10.0) -> dict[str, Any]:
-    while True:
-        msg: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if msg["t"] == t:
-            return msg
-
-
-async def close_code(ws: ClientConnection) -> int | None:
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), 20)
-    except ConnectionClosed as exc:
-        return exc.rcvd.code if exc.rcvd else None
-
-
 async def visitor_session(server: Server) -> tuple[ClientConnection, dict[str, Any]]:
     visitor = await connect(server.ws + "/ws/visitor")
     await send(visitor, t="start", group=1, key="4242", page={"url": "https://shop.example/", "title": ""})
-    started = await recv_type(visitor, "started")
+    started = await recv_type(visitor, "started", 10)
     await send(visitor, t="events", seq=1, epoch=1, snapshot=True, data=[{"type": 2, "data": {}}])
     await send(visitor, t="page", url="https://shop.example/cart", title="Cart")
     await send(visitor, t="userstate", name="cart", data={"items": [1, 2]})
@@ -104,7 +83,7 @@ async def visitor_session(server: Server) -> tuple[ClientConnection, dict[str, A
 async def agent_join(server: Server) -> tuple[ClientConnection, dict[str, Any]]:
     agent = await connect(server.ws + "/ws/agent", additional_headers={"Cookie": server.login()})
     await send(agent, t="join", key="4242", group=None)
-    return agent, await recv_type(agent, "joined")
+    return agent, await recv_type(agent, "joined", 10)
 
 
 async def continues(server: Server, started: dict[str, Any]) -> None:
@@ -113,7 +92,7 @@ async def continues(server: Server, started: dict[str, Any]) -> None:
     await send(
         page, t="resume", session=started["session"], token=started["token"], page={"url": "u", "title": ""}
     )
-    resumed = await recv_type(page, "resumed")
+    resumed = await recv_type(page, "resumed", 10)
     assert resumed["session"] == started["session"] and resumed["key"] == "4242"
     assert resumed["userstate"] == {"cart": {"items": [1, 2]}}
     assert resumed["rc"] == {"enabled": True, "suspended": False}
@@ -122,7 +101,7 @@ async def continues(server: Server, started: dict[str, Any]) -> None:
     agent, joined = await agent_join(server)
     assert joined["session"] == started["session"] and joined["visitor_connected"] is True
     assert joined["rc"]["enabled"] is True and joined["page"]["url"] == "u"
-    snapshot = await recv_type(agent, "events")
+    snapshot = await recv_type(agent, "events", 10)
     assert snapshot["snapshot"] is True and snapshot["epoch"] == resumed["epoch"] + 1
     await agent.close()
     await page.close()
@@ -131,9 +110,9 @@ async def continues(server: Server, started: dict[str, Any]) -> None:
 async def test_a_killed_server_continues_its_sessions_after_a_restart(server: Server) -> None:
     visitor, started = await visitor_session(server)
     agent, _ = await agent_join(server)
-    await recv_type(agent, "events")
+    await recv_type(agent, "events", 10)
     server.kill()
-    assert await close_code(visitor) != 1000
+    assert (await closed_with(visitor, 20))[0] != 1000
     server.start()
     await continues(server, started)
     # the agent of the first run is recorded as gone; the one of the second run joined anew
@@ -148,7 +127,7 @@ async def test_a_graceful_shutdown_asks_clients_to_reconnect_instead_of_ending(s
     visitor, started = await visitor_session(server)
     agent, _ = await agent_join(server)
     server.stop()
-    assert await close_code(visitor) == 1012  # service restart: reconnect
-    assert await close_code(agent) == 1012
+    assert (await closed_with(visitor, 20))[0] == 1012  # service restart: reconnect
+    assert (await closed_with(agent, 20))[0] == 1012
     server.start()
     await continues(server, started)

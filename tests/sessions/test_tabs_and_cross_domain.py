@@ -3,37 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from cobrowse.store import Store
 from support.live_server import LiveServer
+from support.wire import closed_with, recv_type, send
 
 SHOP = "https://shop.example"
 PARTNER = "https://partner.example:8443"
-
-
-async def send(ws: ClientConnection, **msg: Any) -> None:
-    await ws.send(json.dumps({"v": 1, **msg}))
-
-
-async def recv_type(ws: ClientConnection, t: str, timeout: float = 5.0) -> dict[str, Any]:
-    while True:
-        msg: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if msg["t"] == t:
-            return msg
-
-
-async def closed_with(ws: ClientConnection) -> tuple[int | None, str]:
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), 5)
-    except ConnectionClosed as exc:
-        return (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (None, "")
 
 
 @pytest.fixture(scope="module")
