@@ -13,7 +13,9 @@ from collections import defaultdict
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 rooms: defaultdict[str, set[asyncio.Queue[str]]] = defaultdict(set)
@@ -43,7 +45,11 @@ async def relay(ws: WebSocket) -> None:
         task.cancel()
 
 
-app = Starlette(routes=[WebSocketRoute("/ws/room/{room}", relay)])
+async def health(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+app = Starlette(routes=[WebSocketRoute("/ws/room/{room}", relay), Route("/health", health)])
 
 if __name__ == "__main__":
     uvicorn.run(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from .base import Broker, Kind, Overflow, Subscription, channel_for, pack, unpack
+from .base import Broker, Kind, Listener, Listening, Overflow, Subscription, channel_for, pack, unpack
 from .memory import MemoryBroker
 
 __all__ = [
     "Broker",
     "Kind",
+    "Listener",
+    "Listening",
     "MemoryBroker",
     "Overflow",
     "Subscription",

@@ -4,14 +4,25 @@ Everything that must be shared between server nodes goes through a :class:`Broke
 server knows which backend is in use. Payloads are bytes framed by :func:`pack`: one kind byte, an 8-byte
 sequence number (for page events) and the frame, so that a subscriber can skip events it already sent
 without decoding JSON.
+
+Two ways to receive a channel: a :class:`Subscription` (a queue to ``get`` from) or a :class:`Listener`
+(:meth:`Broker.listen`), whose ``deliver`` is called with each message as it is published. The relay's hot
+path uses listeners: the in-memory broker calls them from ``publish_frame`` itself, so a visitor's frame
+reaches each agent's outbox with no queue, task switch or copy in between.
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
+import contextlib
 import enum
+import logging
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import Protocol
+
+log = logging.getLogger("cobrowse.broker")
 
 
 class Kind(bytes, enum.Enum):
@@ -60,6 +71,54 @@ class Subscription(abc.ABC):
         return await self.get()
 
 
+class Listener(Protocol):
+    """Receives a channel's messages as they are published (see :meth:`Broker.listen`). Both methods are
+    called from the publisher's code path: they must not block and should not raise."""
+
+    def deliver(self, kind: Kind, seq: int, frame: bytes) -> None:
+        """One message, in publication order."""
+
+    def overflowed(self) -> None:
+        """Messages were dropped because the listener fell more than its queue bound behind (brokers that
+        queue for their listeners only); the listener resynchronises from the log."""
+
+
+class Listening(abc.ABC):
+    """A :class:`Listener`'s place on a channel; :meth:`close` ends delivery."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class _PumpedListening(Listening):
+    """:meth:`Broker.listen` for brokers without direct delivery: a subscription drained by a task."""
+
+    def __init__(self, subscription: Subscription, listener: Listener) -> None:
+        self._subscription = subscription
+        self._listener = listener
+        self._task = asyncio.create_task(self._pump(), name="broker-listener")
+
+    async def _pump(self) -> None:
+        while True:
+            try:
+                data = await self._subscription.get()
+            except Overflow:
+                self._listener.overflowed()
+                continue
+            except StopAsyncIteration:
+                return
+            try:
+                self._listener.deliver(*unpack(data))
+            except Exception:
+                log.exception("a listener failed")
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+        await self._subscription.close()
+
+
 class Broker(abc.ABC):
     @abc.abstractmethod
     async def connect(self) -> None: ...
@@ -74,6 +133,15 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     async def subscribe(self, channel: str, max_queue: int) -> Subscription:
         """Start receiving ``channel``; messages published after this returns are delivered."""
+
+    async def publish_frame(self, channel: str, kind: Kind, seq: int, frame: bytes) -> None:
+        """Publish ``frame`` as :func:`pack` frames it (a broker may skip the packing for local listeners)."""
+        await self.publish(channel, pack(kind, seq, frame))
+
+    async def listen(self, channel: str, listener: Listener, max_queue: int) -> Listening:
+        """Start delivering ``channel`` to ``listener``; messages published after this returns are delivered.
+        Here through a subscription of ``max_queue`` and a task; brokers may deliver directly."""
+        return _PumpedListening(await self.subscribe(channel, max_queue), listener)
 
     @abc.abstractmethod
     async def log_append(self, session_id: int, seq: int, frame: bytes, reset: bool) -> None:

@@ -1,11 +1,18 @@
-"""In-process broker (``memory://``): the embedded default for a single node. Needs no service."""
+"""In-process broker (``memory://``): the embedded default for a single node. Needs no service.
+
+Listeners are called from ``publish_frame`` itself with the frame as it is (no packing, no queue): the
+listener's own bound (an agent's outbox) is the overflow policy.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict, deque
 
-from .base import Broker, Overflow, Subscription
+from .base import Broker, Kind, Listener, Listening, Overflow, Subscription, pack, unpack
+
+log = logging.getLogger("cobrowse.broker")
 
 
 class _MemorySubscription(Subscription):
@@ -47,10 +54,38 @@ class _MemorySubscription(Subscription):
             self._ready.set()
 
 
+class _Log:
+    """A session's log as two lists: ints and bytes are not tracked by the garbage collector, while a
+    (seq, frame) tuple per frame would be, and would set off a collection every few hundred frames."""
+
+    __slots__ = ("frames", "seqs")
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+        self.frames: list[bytes] = []
+
+
+class _MemoryListening(Listening):
+    def __init__(self, broker: MemoryBroker, channel: str, listener: Listener) -> None:
+        self._broker = broker
+        self._channel = channel
+        self.listener = listener
+
+    async def close(self) -> None:
+        listeners = self._broker._listeners
+        remaining = tuple(x for x in listeners.get(self._channel, ()) if x is not self.listener)
+        if remaining:
+            listeners[self._channel] = remaining
+        else:
+            listeners.pop(self._channel, None)
+
+
 class MemoryBroker(Broker):
     def __init__(self) -> None:
         self._subscribers: defaultdict[str, set[_MemorySubscription]] = defaultdict(set)
-        self._logs: dict[int, list[tuple[int, bytes]]] = {}
+        #: channel -> its listeners; a new tuple on every change, so a delivery loop never sees one change
+        self._listeners: dict[str, tuple[Listener, ...]] = {}
+        self._logs: dict[int, _Log] = {}
         self._keys: dict[tuple[int, str], str] = {}
 
     async def connect(self) -> None:
@@ -60,10 +95,30 @@ class MemoryBroker(Broker):
         for subs in list(self._subscribers.values()):
             for sub in list(subs):
                 await sub.close()
+        self._listeners.clear()
 
     async def publish(self, channel: str, payload: bytes) -> None:
         for sub in tuple(self._subscribers.get(channel, ())):
             sub._deliver(payload)
+        listeners = self._listeners.get(channel)
+        if listeners:
+            _deliver_all(listeners, *unpack(payload))
+
+    async def publish_frame(self, channel: str, kind: Kind, seq: int, frame: bytes) -> None:
+        subscribers = self._subscribers.get(channel)
+        if subscribers:
+            payload = pack(kind, seq, frame)
+            for sub in tuple(subscribers):
+                sub._deliver(payload)
+        listeners = self._listeners.get(channel)
+        if listeners:
+            _deliver_all(listeners, kind, seq, frame)
+
+    async def listen(self, channel: str, listener: Listener, max_queue: int) -> Listening:
+        if max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
+        self._listeners[channel] = (*self._listeners.get(channel, ()), listener)
+        return _MemoryListening(self, channel, listener)
 
     async def subscribe(self, channel: str, max_queue: int) -> Subscription:
         if max_queue < 1:
@@ -73,12 +128,15 @@ class MemoryBroker(Broker):
         return sub
 
     async def log_append(self, session_id: int, seq: int, frame: bytes, reset: bool) -> None:
-        if reset or session_id not in self._logs:
-            self._logs[session_id] = []
-        self._logs[session_id].append((seq, frame))
+        log = self._logs.get(session_id)
+        if reset or log is None:
+            self._logs[session_id] = log = _Log()
+        log.seqs.append(seq)
+        log.frames.append(frame)
 
     async def log_read(self, session_id: int) -> list[tuple[int, bytes]]:
-        return list(self._logs.get(session_id, ()))
+        log = self._logs.get(session_id)
+        return list(zip(log.seqs, log.frames, strict=True)) if log else []
 
     async def log_drop(self, session_id: int) -> None:
         self._logs.pop(session_id, None)
@@ -89,3 +147,11 @@ class MemoryBroker(Broker):
     async def release_key(self, group_id: int, key: str, holder: str) -> None:
         if self._keys.get((group_id, key)) == holder:
             del self._keys[(group_id, key)]
+
+
+def _deliver_all(listeners: tuple[Listener, ...], kind: Kind, seq: int, frame: bytes) -> None:
+    for listener in listeners:
+        try:
+            listener.deliver(kind, seq, frame)
+        except Exception:  # one failing socket must not cost the others their frame
+            log.exception("a listener failed")

@@ -9,8 +9,9 @@ invitation (:mod:`.guests`), the session's agents are asked, and once one with `
 the guest is served exactly like an agent; it may only watch (:func:`cobrowse.permissions.check_guest`).
 
 The agent gets ``joined``, then the late-join log (last snapshot and what followed) from the broker, then
-the live channel. It subscribes before reading the log and skips events it already has by sequence number,
-so nothing falls between the two. A slow agent is resynchronised from the log instead of slowing anyone.
+the live channel. It listens to the channel before reading the log and skips events it already has by
+sequence number, so nothing falls between the two (:class:`AgentStream`). A slow agent is resynchronised
+from the log instead of slowing anyone.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..auth import current_agent, same_origin
-from ..broker import Kind, Overflow, Subscription, unpack
+from ..broker import Kind, Listening
 from ..permissions import Action, check, check_guest, role_refusal
 from ..protocol import messages as m
 from ..protocol.codec import CloseCode, ProtocolError, decode_agent, encode
@@ -36,53 +37,84 @@ log = logging.getLogger("cobrowse.agent")
 
 
 class AgentStream:
-    """What one agent socket has been sent, so that the live channel and a resync never overlap."""
+    """What one agent socket has been sent, so that the live channel and a resync never overlap.
+
+    It is the agent's :class:`~cobrowse.broker.Listener`: the broker hands it each message of the session's
+    agents channel as it is published, and it queues the frame in the agent's outbox in the publisher's
+    own call (no queue or task in between). It listens before the first :meth:`resync` (the log read after
+    ``joined``): until then it keeps the control messages and drops the events, which the log holds (the
+    runtime logs an events frame before publishing it); while a resync waits for the log it keeps
+    everything, and afterwards skips by sequence number the events the log had.
+
+    Overflow: when the outbox refuses an events frame, the backlog is dropped and the agent is *behind*:
+    live events are not queued (the log has them) until the writer has handed everything else to the
+    socket; then it resynchronises once from the log. An agent that stopped reading costs nothing per frame
+    meanwhile, and its queue never holds more than ``limit`` live frames besides one log replay.
+    """
 
     def __init__(self, runtime: SessionRuntime, core: SessionCore, outbox: Outbox) -> None:
         self.runtime = runtime
         self.core = core
         self.outbox = outbox
         self.last_seq = 0
+        self.behind = False
+        #: Deliveries kept until the log has been read (None: deliver at once).
+        self._held: list[tuple[Kind, int, bytes]] | None = []
+        self._reading = False
+
+    def deliver(self, kind: Kind, seq: int, frame: bytes) -> None:
+        if self._held is not None:
+            if self._reading or kind is not Kind.EVENTS:
+                self._held.append((kind, seq, frame))
+            return
+        if kind is Kind.EVENTS:
+            if seq <= self.last_seq or self.behind:
+                return  # already sent from the log, or the resync to come sends it
+            if self.outbox.send(frame):
+                self.last_seq = seq
+            else:
+                self.overflowed()
+            return
+        if not self.outbox.send(frame):
+            self.overflowed()  # drops the backlog of events: room for a message the log cannot repeat
+            self.outbox.send(frame)
+        if frame.startswith(b'{"t":"ended"'):
+            self.outbox.close(CloseCode.NORMAL, "session ended")
+
+    def overflowed(self) -> None:
+        """Too far behind: drop the backlog and resynchronise from the log once the socket takes more."""
+        if self.behind or self.outbox.closing:
+            return
+        self.behind = True
+        self.outbox.replace([])
+        self.outbox.when_drained(self._catch_up)
+
+    async def _catch_up(self) -> None:
+        if self.behind:  # unless a resync the console asked for came first
+            await self.resync()
 
     async def resync(self, first: bytes | None = None) -> None:
         """Replace whatever is queued with the log: the last snapshot and every frame after it
         (after ``first``, the ``joined`` message when the agent has just joined)."""
-        if not self.core.log_complete:
-            # the log lost frames past its bound: sending it would only show a gap; the fresh snapshot the
-            # core asks for below brings this agent up to date (the console waits for a snapshot frame)
-            self.outbox.replace([first] if first else [])
-            self.last_seq = self.core.seq
-            await self.runtime.run(self.core, self.core.resync_needed())
-            return
-        entries = await self.runtime.broker.log_read(self.core.session_id)
-        self.outbox.replace(([first] if first else []) + [frame for _, frame in entries])
-        self.last_seq = entries[-1][0] if entries else self.last_seq
+        if self._held is None:
+            self._held = []
+        self._reading = True
+        try:
+            if not self.core.log_complete:
+                # the log lost frames past its bound: sending it would only show a gap; the fresh snapshot the
+                # core asks for below brings this agent up to date (the console waits for a snapshot frame)
+                self.outbox.replace([first] if first else [])
+                self.last_seq = self.core.seq
+            else:
+                entries = await self.runtime.broker.log_read(self.core.session_id)
+                self.outbox.replace(([first] if first else []) + [frame for _, frame in entries])
+                self.last_seq = entries[-1][0] if entries else self.last_seq
+        finally:
+            held, self._held, self._reading = self._held or [], None, False
+            self.behind = False
+        for message in held:
+            self.deliver(*message)
         await self.runtime.run(self.core, self.core.resync_needed())
-
-    async def pump(self, subscription: Subscription) -> None:
-        async with subscription:
-            while True:
-                try:
-                    data = await subscription.get()
-                except Overflow:
-                    await self.resync()
-                    continue
-                except StopAsyncIteration:
-                    return
-                kind, seq, frame = unpack(data)
-                if kind is Kind.EVENTS:
-                    if seq <= self.last_seq:
-                        continue  # already sent from the log
-                    if not self.outbox.send(frame):
-                        await self.resync()  # overflow policy: drop the backlog, resend from the snapshot
-                        continue
-                    self.last_seq = seq
-                else:
-                    if not self.outbox.send(frame):
-                        self.outbox.replace([frame])
-                    if frame.startswith(b'{"t":"ended"'):
-                        self.outbox.close(CloseCode.NORMAL, "session ended")
-                        return
 
 
 def _permit(agent: Agent | None, action: Action, group_id: int | None) -> Agent:
@@ -184,7 +216,7 @@ async def _endpoint(ws: WebSocket, guest: bool) -> None:  # noqa: C901 - the soc
     await ws.accept()
     outbox = Outbox(ws, runtime.config.agent_queue_frames)
     core: SessionCore | None = None
-    subscription: Subscription | None = None
+    listening: Listening | None = None
     agent: Agent | None = None
     try:
         if not same_origin(ws):  # cross-site WebSocket hijacking: another site riding the agent's cookie
@@ -199,8 +231,9 @@ async def _endpoint(ws: WebSocket, guest: bool) -> None:  # noqa: C901 - the soc
             if seat is None:
                 return
             core, entry = seat
-            subscription = await runtime.broker.subscribe(
-                agents_channel(core.session_id), runtime.config.agent_queue_frames
+            stream = AgentStream(runtime, core, outbox)
+            listening = await runtime.broker.listen(
+                agents_channel(core.session_id), stream, runtime.config.agent_queue_frames
             )
             await runtime.run(core, core.agent_joined(outbox.id, None, entry))
             await runtime.store.audit(
@@ -209,7 +242,7 @@ async def _endpoint(ws: WebSocket, guest: bool) -> None:  # noqa: C901 - the soc
                 session_id=core.session_id,
                 details={"guestid": entry.guestid, "name": entry.name},
             )
-            await _serve(ws, runtime, core, outbox, subscription, None)
+            await _serve(ws, stream, None)
             return
         agent = await current_agent(ws)
         if agent is None:
@@ -229,8 +262,9 @@ async def _endpoint(ws: WebSocket, guest: bool) -> None:  # noqa: C901 - the soc
         if core is None:
             raise ProtocolError(CloseCode.NOT_FOUND, "notfound", f"no live session with key {join.key!r}")
         group = await runtime.store.get_group(core.group_id)
-        subscription = await runtime.broker.subscribe(
-            agents_channel(core.session_id), runtime.config.agent_queue_frames
+        stream = AgentStream(runtime, core, outbox)
+        listening = await runtime.broker.listen(
+            agents_channel(core.session_id), stream, runtime.config.agent_queue_frames
         )
         # the role check and the seat are taken with no await between them: no one sits down meanwhile
         seated = [seat.entry.agentrole for seat in core.seats.values() if seat.entry.role == "agent"]
@@ -247,7 +281,7 @@ async def _endpoint(ws: WebSocket, guest: bool) -> None:  # noqa: C901 - the soc
         runtime.register(outbox)
         await runtime.run(core, core.agent_joined(outbox.id, agent.id, entry_for(agent)))
         outbox.start()
-        await _serve(ws, runtime, core, outbox, subscription, agent)
+        await _serve(ws, stream, agent)
     except ProtocolError as exc:
         await outbox.stop()
         await refuse(ws, exc)
@@ -262,8 +296,8 @@ async def _endpoint(ws: WebSocket, guest: bool) -> None:  # noqa: C901 - the soc
     finally:
         await outbox.stop()
         runtime.unregister(outbox)
-        if subscription is not None:
-            await subscription.close()
+        if listening is not None:
+            await listening.close()
         if core is not None:
             await runtime.run(core, core.agent_left(outbox.id))
 
@@ -302,62 +336,45 @@ async def _remote_control(
         await runtime.run(core, core.agent_rc_release(outbox.id))
 
 
-async def _serve(
-    ws: WebSocket,
-    runtime: SessionRuntime,
-    core: SessionCore,
-    outbox: Outbox,
-    subscription: Subscription,
-    agent: Agent | None,
-) -> None:
+async def _serve(ws: WebSocket, stream: AgentStream, agent: Agent | None) -> None:
     """A seated agent (or guest, ``agent`` None): joined, the log, the live channel, and its requests."""
-    pump: asyncio.Task[None] | None = None
-    try:
-        stream = AgentStream(runtime, core, outbox)
-        await stream.resync(first=encode(core.joined_message()))
-        pump = asyncio.create_task(stream.pump(subscription))
-        while not outbox.closing:
-            message = decode_agent(await receive_frame(ws))
-            if isinstance(message, m.Resync):
-                await stream.resync()
-            elif isinstance(message, m.Leave):
-                outbox.close(CloseCode.NORMAL, "left the session")
-            elif agent is None:  # a guest: it watches, nothing more (permissions.check_guest)
-                action = Action.INVITE if isinstance(message, m.Admit) else Action.END
-                action = Action.MESSAGE if isinstance(message, m.SessionMessage) else action
-                action = (
-                    Action.CONTROL if isinstance(message, m.RcRequest | m.RcRelease | m.Control) else action
-                )
-                refusal = check_guest(action)
-                if refusal is None or isinstance(message, m.Join | m.GuestJoin):
-                    raise ProtocolError(CloseCode.MALFORMED, "malformed", "already joined")
-                outbox.send(encode(m.Error(code=refusal.code, msg=refusal.msg)))
-            elif isinstance(message, m.Admit):
-                now = await _permit_now(runtime, agent, Action.INVITE, core.group_id)
-                await runtime.store.audit(
-                    "guest.admit" if message.accept else "guest.decline",
-                    agent_id=now.id,
-                    group_id=core.group_id,
-                    session_id=core.session_id,
-                    details={"guestid": message.guestid},
-                )
-                await runtime.run(core, core.guest_answer(outbox.id, message.guestid, message.accept))
-            elif isinstance(message, m.End):
-                now = await _permit_now(runtime, agent, Action.END, core.group_id)
-                await runtime.store.audit(
-                    "session.end.request", agent_id=now.id, group_id=core.group_id, session_id=core.session_id
-                )
-                await runtime.end(core, "agent")
-            elif isinstance(message, m.SessionMessage):
-                await _permit_now(runtime, agent, Action.MESSAGE, core.group_id)
-                await runtime.run(core, core.agent_message(outbox.id, message))
-            elif isinstance(message, m.RcRequest | m.RcRelease | m.Control):
-                await _remote_control(runtime, core, outbox, agent, message)
-            else:
+    runtime, core, outbox = stream.runtime, stream.core, stream.outbox
+    await stream.resync(first=encode(core.joined_message()))
+    while not outbox.closing:
+        message = decode_agent(await receive_frame(ws))
+        if isinstance(message, m.Resync):
+            await stream.resync()
+        elif isinstance(message, m.Leave):
+            outbox.close(CloseCode.NORMAL, "left the session")
+        elif agent is None:  # a guest: it watches, nothing more (permissions.check_guest)
+            action = Action.INVITE if isinstance(message, m.Admit) else Action.END
+            action = Action.MESSAGE if isinstance(message, m.SessionMessage) else action
+            action = Action.CONTROL if isinstance(message, m.RcRequest | m.RcRelease | m.Control) else action
+            refusal = check_guest(action)
+            if refusal is None or isinstance(message, m.Join | m.GuestJoin):
                 raise ProtocolError(CloseCode.MALFORMED, "malformed", "already joined")
-        await outbox.done.wait()
-    finally:
-        if pump is not None:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
+            outbox.send(encode(m.Error(code=refusal.code, msg=refusal.msg)))
+        elif isinstance(message, m.Admit):
+            now = await _permit_now(runtime, agent, Action.INVITE, core.group_id)
+            await runtime.store.audit(
+                "guest.admit" if message.accept else "guest.decline",
+                agent_id=now.id,
+                group_id=core.group_id,
+                session_id=core.session_id,
+                details={"guestid": message.guestid},
+            )
+            await runtime.run(core, core.guest_answer(outbox.id, message.guestid, message.accept))
+        elif isinstance(message, m.End):
+            now = await _permit_now(runtime, agent, Action.END, core.group_id)
+            await runtime.store.audit(
+                "session.end.request", agent_id=now.id, group_id=core.group_id, session_id=core.session_id
+            )
+            await runtime.end(core, "agent")
+        elif isinstance(message, m.SessionMessage):
+            await _permit_now(runtime, agent, Action.MESSAGE, core.group_id)
+            await runtime.run(core, core.agent_message(outbox.id, message))
+        elif isinstance(message, m.RcRequest | m.RcRelease | m.Control):
+            await _remote_control(runtime, core, outbox, agent, message)
+        else:
+            raise ProtocolError(CloseCode.MALFORMED, "malformed", "already joined")
+    await outbox.done.wait()

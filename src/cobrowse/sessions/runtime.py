@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 
 import msgspec
 
-from ..broker import Broker, Kind, channel_for, pack
+from ..broker import Broker, Kind, channel_for
 from ..config import Config
 from ..permissions import origin_allowed
 from ..protocol import actions as a
@@ -91,6 +91,9 @@ class SessionRuntime:
         self._by_key: dict[tuple[int, str], int] = {}
         self._conns: dict[str, LocalConnection] = {}
         self._ticker: asyncio.Task[None] | None = None
+        #: Sessions whose continuity is being written, and those changed again meanwhile (see _save_soon).
+        self._saving: dict[int, asyncio.Task[None]] = {}
+        self._resave: set[int] = set()
         self.invitations = Invitations()
         self.handoffs = Handoffs()
         #: Waiting guests' connections -> the answer they wait for (set by an ``Admission`` action).
@@ -106,6 +109,7 @@ class SessionRuntime:
         and each live session's continuity is written so that the next run continues it."""
         if self._ticker:
             self._ticker.cancel()
+        await asyncio.gather(*self._saving.values(), return_exceptions=True)
         for live in list(self._by_id.values()):
             await self.contained(self.store.save_continuity(live.core.session_id, continuity_of(live.core)))
 
@@ -293,15 +297,15 @@ class SessionRuntime:
         sid = core.session_id
         match action:
             case a.Forward(seq=seq, frame=frame, snapshot=snapshot, log=keep):
-                await self.broker.publish(agents_channel(sid), pack(Kind.EVENTS, seq, frame))
-                if keep:
+                if keep:  # logged first: an agent reading the log has every frame published before
                     await self.broker.log_append(sid, seq, frame, reset=snapshot)
+                await self.broker.publish_frame(agents_channel(sid), Kind.EVENTS, seq, frame)
             case a.Publish(message=message, to_visitor=to_visitor, to_agents=to_agents):
                 frame = encode(message)
                 if to_agents:
-                    await self.broker.publish(agents_channel(sid), pack(Kind.ALL, 0, frame))
+                    await self.broker.publish_frame(agents_channel(sid), Kind.ALL, 0, frame)
                 if to_visitor:
-                    await self.broker.publish(visitor_channel(sid), pack(Kind.ALL, 0, frame))
+                    await self.broker.publish_frame(visitor_channel(sid), Kind.ALL, 0, frame)
             case a.SendTo(conn=conn_id, message=message):
                 conn = self._conns.get(conn_id)
                 if conn is not None:
@@ -321,7 +325,7 @@ class SessionRuntime:
                 if pid is not None:
                     await self.contained(self.store.record_agent_leave(pid, datetime.now(UTC)))
             case a.PersistState():
-                await self.contained(self.store.save_continuity(sid, continuity_of(core)))
+                self._save_soon(core)
             case a.PersistEnd(reason=reason):
                 await self.contained(self.store.end_session(sid, reason, datetime.now(UTC)))
                 log.info("session %s ended: %s", sid, reason)
@@ -341,6 +345,27 @@ class SessionRuntime:
                 if live is not None:
                     await self.broker.release_key(core.group_id, core.key, live.holder)
                 await self.broker.log_drop(sid)
+
+    def _save_soon(self, core: SessionCore) -> None:
+        """Write the session's continuity in the background: the socket that changed it (a visitor's snapshot
+        frame, its page, its user state) goes on at once instead of waiting for the database, and changes
+        that come while a write is under way are written together, once, right after it."""
+        sid = core.session_id
+        if sid in self._saving:
+            self._resave.add(sid)
+            return
+        self._saving[sid] = asyncio.create_task(self._save_continuity(core), name=f"continuity-{sid}")
+
+    async def _save_continuity(self, core: SessionCore) -> None:
+        sid = core.session_id
+        try:
+            while True:
+                self._resave.discard(sid)
+                await self.contained(self.store.save_continuity(sid, continuity_of(core)))
+                if sid not in self._resave:
+                    return
+        finally:
+            self._saving.pop(sid, None)
 
     async def contained(self, aw: Awaitable[T]) -> T | None:
         """Await a store call; a failure is logged, not raised (the live session matters more)."""

@@ -12,6 +12,12 @@ from ..protocol.codec import CloseCode, ProtocolError, encode
 #: Time a new socket has to say who it is (start, resume or join).
 HELLO_TIMEOUT = 10.0
 
+#: Scope key of the server's own WebSocket ``send``, past the middleware (set by :mod:`cobrowse.server`).
+DIRECT_SEND = "cobrowse.direct_send"
+#: Scope key of ``send_now(frame: bytes) -> bool``: hand a text frame (UTF-8 bytes) to the socket without
+#: waiting, or say it cannot be taken now (set by :mod:`cobrowse.server` when its protocol offers it).
+SEND_NOW = "cobrowse.send_now"
+
 
 async def receive_frame(ws: WebSocket) -> bytes | str:
     """The next text or binary frame; raises WebSocketDisconnect when the peer has gone."""

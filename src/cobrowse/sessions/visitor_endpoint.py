@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..broker import Overflow, Subscription, unpack
+from ..broker import Kind, Listening
 from ..protocol import messages as m
 from ..protocol.actions import Publish
 from ..protocol.codec import CloseCode, ProtocolError, decode_visitor, encode
@@ -29,8 +27,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     await ws.accept()
     outbox = Outbox(ws, VISITOR_QUEUE)
     core: SessionCore | None = None
-    pump: asyncio.Task[None] | None = None
-    subscription: Subscription | None = None
+    listening: Listening | None = None
     try:
         hello = decode_visitor(await receive_hello(ws))
         origin = ws.headers.get("origin")
@@ -45,11 +42,12 @@ async def visitor_endpoint(ws: WebSocket) -> None:
             greeting = await runtime.started_message(core, resumed=True)
         else:
             raise ProtocolError(CloseCode.MALFORMED, "malformed", "the first message must be start or resume")
-        subscription = await runtime.broker.subscribe(visitor_channel(core.session_id), VISITOR_QUEUE)
         outbox.start()
         outbox.send(encode(greeting))
+        listening = await runtime.broker.listen(
+            visitor_channel(core.session_id), VisitorFeed(outbox), VISITOR_QUEUE
+        )
         runtime.register(outbox)
-        pump = asyncio.create_task(_pump(subscription, outbox))
         await runtime.run(core, core.visitor_connected(outbox.id, hello.page))
         while not outbox.closing:
             frame = await receive_frame(ws)
@@ -92,12 +90,8 @@ async def visitor_endpoint(ws: WebSocket) -> None:
             ws, ProtocolError(CloseCode.SERVICE, "service", f"server error: {exc.__class__.__name__}")
         )
     finally:
-        if pump is not None:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
-        elif subscription is not None:
-            await subscription.close()
+        if listening is not None:
+            await listening.close()
         await outbox.stop()
         runtime.unregister(outbox)
         if core is not None:
@@ -170,21 +164,18 @@ async def _redeem(
     await outbox.done.wait()
 
 
-async def _pump(subscription: Subscription, outbox: Outbox) -> None:
-    """Forward the session's visitor-channel messages (agents, ended) to the page."""
-    async with subscription:
-        while True:
-            try:
-                data = await subscription.get()
-            except Overflow:
-                outbox.close(CloseCode.OVERLOADED, "the page stopped reading")
-                return
-            except StopAsyncIteration:
-                return
-            _, _, frame = unpack(data)
-            if not outbox.send(frame):
-                outbox.close(CloseCode.OVERLOADED, "the page stopped reading")
-                return
-            if frame.startswith(b'{"t":"ended"'):
-                outbox.close(CloseCode.NORMAL, "session ended")
-                return
+class VisitorFeed:
+    """The page's :class:`~cobrowse.broker.Listener` of the session's visitor channel (agents, ended, ...):
+    each message goes straight to the page's outbox; a page that stopped reading is closed (4429)."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    def deliver(self, kind: Kind, seq: int, frame: bytes) -> None:
+        if not self.outbox.send(frame):
+            self.overflowed()
+        elif frame.startswith(b'{"t":"ended"'):
+            self.outbox.close(CloseCode.NORMAL, "session ended")
+
+    def overflowed(self) -> None:
+        self.outbox.close(CloseCode.OVERLOADED, "the page stopped reading")
