@@ -10,19 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
-from cobrowse.app import create_app
-from cobrowse.config import Config, ensure_secret
-from cobrowse.server import uvicorn_config
-from support.live_server import LiveServer, _free_port, _seed
+from support.live_server import LiveServer, serve
 
 FRAMES = 200
 PAD = "x" * 48_000
@@ -31,29 +25,10 @@ PAD = "x" * 48_000
 @pytest.fixture(scope="module")
 def small_queue_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """support.live_server's server, with agent queues of 8 frames."""
-    port = _free_port()
-    config = ensure_secret(
-        Config(
-            host="127.0.0.1",
-            port=port,
-            data_dir=str(tmp_path_factory.mktemp("server")),
-            agent_queue_frames=8,
-            log_max_bytes=64 * 1024 * 1024,
-            log_level="warning",
-        )
-    )
-    asyncio.run(_seed(config))
-    app = create_app(config)
-    server = uvicorn.Server(uvicorn_config(app, config, "127.0.0.1", port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", config, app)
-    server.should_exit = True
-    thread.join(10)
+    with serve(
+        tmp_path_factory.mktemp("server"), agent_queue_frames=8, log_max_bytes=64 * 1024 * 1024
+    ) as server:
+        yield server
 
 
 async def send(ws: ClientConnection, **msg: Any) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,19 +55,13 @@ async def _seed(config: Config) -> None:
         await store.close()
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir: Path = tmp_path_factory.mktemp("server")
+@contextlib.contextmanager
+def serve(data_dir: Path, **settings: Any) -> Iterator[LiveServer]:
+    """A seeded server on a free port of 127.0.0.1 in a thread; ``settings`` override the Config defaults
+    used here (1 MiB frames, warnings only)."""
     port = _free_port()
-    config = ensure_secret(
-        Config(
-            host="127.0.0.1",
-            port=port,
-            data_dir=str(data_dir),
-            max_message_bytes=1024 * 1024,
-            log_level="warning",
-        )
-    )
+    options: dict[str, Any] = {"max_message_bytes": 1024 * 1024, "log_level": "warning", **settings}
+    config = ensure_secret(Config(host="127.0.0.1", port=port, data_dir=str(data_dir), **options))
     asyncio.run(_seed(config))
     app = create_app(config)
     server = uvicorn.Server(uvicorn_config(app, config, "127.0.0.1", port))
@@ -75,6 +71,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     while not server.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", config, app)
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", config, app)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with serve(tmp_path_factory.mktemp("server")) as server:
+        yield server

@@ -77,6 +77,8 @@ async def visitor_endpoint(ws: WebSocket) -> None:
                     "malformed",
                     f"{message.__class__.__name__.lower()} is not allowed after the session started",
                 )
+            # an idle page must not keep its last frame (often a snapshot, already in the log) alive
+            del frame, message
         await outbox.done.wait()
     except ProtocolError as exc:
         await outbox.stop()
