@@ -162,6 +162,43 @@ class Broker(abc.ABC):
     async def release_key(self, group_id: int, key: str, holder: str) -> None:
         """Free the key, only if ``holder`` still holds it."""
 
+    @abc.abstractmethod
+    async def transfer_key(self, group_id: int, key: str, holder: str) -> None:
+        """Make ``holder`` hold ``key`` whoever held it: the new home of a session takes over the claim its
+        dead home made (an ordinary claim would fail, the dead node never releases it)."""
+
+    # ---- nodes and the home of each session (many nodes; trivial on one) -------------------------------
+
+    @abc.abstractmethod
+    async def heartbeat(self, node: str, url: str, ttl: float) -> None:
+        """Announce that ``node`` is alive and reachable at ``url`` (its internal base URL) for the next
+        ``ttl`` seconds; a node repeats this well within ``ttl``, and is taken for dead once it lapses."""
+
+    @abc.abstractmethod
+    async def node_url(self, node: str) -> str | None:
+        """The URL of ``node`` while its heartbeat lasts; None once it expired (or it never beat)."""
+
+    @abc.abstractmethod
+    async def claim_home(self, session_id: int, node: str) -> str:
+        """Atomically make ``node`` the session's home unless a live node already is; return the home.
+
+        The home is the node that runs the session's state machine; every connection of the session is
+        tunnelled to it. A session without a home, or whose home's heartbeat expired, gets ``node``; the
+        result is ``node`` when it is (or became) the home, else the other, live node."""
+
+    @abc.abstractmethod
+    async def home_of(self, session_id: int) -> str | None:
+        """The session's home while that node is alive; None if it has none or its heartbeat expired."""
+
+    @abc.abstractmethod
+    async def drop_home(self, session_id: int, node: str) -> None:
+        """Forget the session's home if it is ``node`` (the session ended there); else do nothing."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise if the broker's service does not answer (readiness checks, the broker-latency probe).
+        A broker with no service (in-process) returns at once."""
+
 
 def channel_for(session_id: int) -> str:
     return f"session:{session_id}"

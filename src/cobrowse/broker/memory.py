@@ -1,57 +1,15 @@
 """In-process broker (``memory://``): the embedded default for a single node. Needs no service.
 
 Listeners are called from ``publish_frame`` itself with the frame as it is (no packing, no queue): the
-listener's own bound (an agent's outbox) is the overflow policy.
+listener's own bound (an agent's outbox) is the overflow policy. Nodes, homes and key claims are plain
+dictionaries: one process is one node, so what is atomic across nodes elsewhere is trivially atomic here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections import defaultdict, deque
+import time
 
-from .base import Broker, Kind, Listener, Listening, Overflow, Subscription, pack, unpack
-
-log = logging.getLogger("cobrowse.broker")
-
-
-class _MemorySubscription(Subscription):
-    def __init__(self, broker: MemoryBroker, channel: str, max_queue: int) -> None:
-        self._broker = broker
-        self._channel = channel
-        self._max = max_queue
-        self._queue: deque[bytes] = deque()
-        self._ready = asyncio.Event()
-        self._overflowed = False
-        self._closed = False
-
-    def _deliver(self, payload: bytes) -> None:
-        if len(self._queue) >= self._max:
-            self._queue.clear()  # overflow policy: drop the backlog, the consumer resyncs from the log
-            self._overflowed = True
-        else:
-            self._queue.append(payload)
-        self._ready.set()
-
-    async def get(self) -> bytes:
-        while True:
-            if self._overflowed:
-                self._overflowed = False
-                raise Overflow(f"subscriber of {self._channel} fell more than {self._max} messages behind")
-            if self._queue:
-                return self._queue.popleft()
-            if self._closed:
-                raise StopAsyncIteration
-            self._ready.clear()
-            await self._ready.wait()
-
-    async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._broker._subscribers[self._channel].discard(self)
-            if not self._broker._subscribers[self._channel]:
-                del self._broker._subscribers[self._channel]
-            self._ready.set()
+from .local import LocalDelivery
 
 
 class _Log:
@@ -65,67 +23,23 @@ class _Log:
         self.frames: list[bytes] = []
 
 
-class _MemoryListening(Listening):
-    def __init__(self, broker: MemoryBroker, channel: str, listener: Listener) -> None:
-        self._broker = broker
-        self._channel = channel
-        self.listener = listener
-
-    async def close(self) -> None:
-        listeners = self._broker._listeners
-        remaining = tuple(x for x in listeners.get(self._channel, ()) if x is not self.listener)
-        if remaining:
-            listeners[self._channel] = remaining
-        else:
-            listeners.pop(self._channel, None)
-
-
-class MemoryBroker(Broker):
+class MemoryBroker(LocalDelivery):
     def __init__(self) -> None:
-        self._subscribers: defaultdict[str, set[_MemorySubscription]] = defaultdict(set)
-        #: channel -> its listeners; a new tuple on every change, so a delivery loop never sees one change
-        self._listeners: dict[str, tuple[Listener, ...]] = {}
+        super().__init__()
         self._logs: dict[int, _Log] = {}
         self._keys: dict[tuple[int, str], str] = {}
+        #: node -> (url, monotonic deadline of its heartbeat)
+        self._nodes: dict[str, tuple[str, float]] = {}
+        self._homes: dict[int, str] = {}
 
     async def connect(self) -> None:
         return None
 
     async def disconnect(self) -> None:
-        for subs in list(self._subscribers.values()):
-            for sub in list(subs):
-                await sub.close()
-        self._listeners.clear()
+        await self._close_local()
 
-    async def publish(self, channel: str, payload: bytes) -> None:
-        for sub in tuple(self._subscribers.get(channel, ())):
-            sub._deliver(payload)
-        listeners = self._listeners.get(channel)
-        if listeners:
-            _deliver_all(listeners, *unpack(payload))
-
-    async def publish_frame(self, channel: str, kind: Kind, seq: int, frame: bytes) -> None:
-        subscribers = self._subscribers.get(channel)
-        if subscribers:
-            payload = pack(kind, seq, frame)
-            for sub in tuple(subscribers):
-                sub._deliver(payload)
-        listeners = self._listeners.get(channel)
-        if listeners:
-            _deliver_all(listeners, kind, seq, frame)
-
-    async def listen(self, channel: str, listener: Listener, max_queue: int) -> Listening:
-        if max_queue < 1:
-            raise ValueError("max_queue must be at least 1")
-        self._listeners[channel] = (*self._listeners.get(channel, ()), listener)
-        return _MemoryListening(self, channel, listener)
-
-    async def subscribe(self, channel: str, max_queue: int) -> Subscription:
-        if max_queue < 1:
-            raise ValueError("max_queue must be at least 1")
-        sub = _MemorySubscription(self, channel, max_queue)
-        self._subscribers[channel].add(sub)
-        return sub
+    async def ping(self) -> None:
+        return None
 
     async def log_append(self, session_id: int, seq: int, frame: bytes, reset: bool) -> None:
         log = self._logs.get(session_id)
@@ -148,10 +62,34 @@ class MemoryBroker(Broker):
         if self._keys.get((group_id, key)) == holder:
             del self._keys[(group_id, key)]
 
+    async def transfer_key(self, group_id: int, key: str, holder: str) -> None:
+        self._keys[(group_id, key)] = holder
 
-def _deliver_all(listeners: tuple[Listener, ...], kind: Kind, seq: int, frame: bytes) -> None:
-    for listener in listeners:
-        try:
-            listener.deliver(kind, seq, frame)
-        except Exception:  # one failing socket must not cost the others their frame
-            log.exception("a listener failed")
+    async def heartbeat(self, node: str, url: str, ttl: float) -> None:
+        self._nodes[node] = (url, time.monotonic() + ttl)
+
+    async def node_url(self, node: str) -> str | None:
+        return self._live_url(node)
+
+    def _live_url(self, node: str) -> str | None:
+        entry = self._nodes.get(node)
+        if entry is None:
+            return None
+        if entry[1] <= time.monotonic():
+            del self._nodes[node]
+            return None
+        return entry[0]
+
+    async def claim_home(self, session_id: int, node: str) -> str:
+        home = self._homes.get(session_id)
+        if home is None or (home != node and self._live_url(home) is None):
+            self._homes[session_id] = home = node
+        return home
+
+    async def home_of(self, session_id: int) -> str | None:
+        home = self._homes.get(session_id)
+        return home if home is not None and self._live_url(home) is not None else None
+
+    async def drop_home(self, session_id: int, node: str) -> None:
+        if self._homes.get(session_id) == node:
+            del self._homes[session_id]

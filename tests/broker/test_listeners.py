@@ -1,4 +1,6 @@
-"""Listeners of the in-memory broker: frames handed over in the publisher's call, in order, unpacked."""
+"""Listeners of every broker (memory and Redis): frames handed over in the publisher's call, in order, unpacked.
+
+On one node the Redis broker delivers exactly as the in-memory broker does; other nodes are tests/broker/test_nodes.py."""
 
 from __future__ import annotations
 
@@ -6,26 +8,11 @@ import asyncio
 
 import pytest
 
+from broker.receivers import Recorder
 from cobrowse.broker import Broker, Kind, Listening, MemoryBroker, pack, unpack
 
 
-class Recorder:
-    def __init__(self, fail: bool = False) -> None:
-        self.got: list[tuple[Kind, int, bytes]] = []
-        self.overflows = 0
-        self.fail = fail
-
-    def deliver(self, kind: Kind, seq: int, frame: bytes) -> None:
-        self.got.append((kind, seq, frame))
-        if self.fail:
-            raise RuntimeError("this socket is broken")
-
-    def overflowed(self) -> None:
-        self.overflows += 1
-
-
-async def test_a_listener_gets_each_frame_during_the_publish_call_in_order() -> None:
-    broker = MemoryBroker()
+async def test_a_listener_gets_each_frame_during_the_publish_call_in_order(broker: Broker) -> None:
     one, two, other = Recorder(), Recorder(), Recorder()
     await broker.listen("c", one, 10)
     await broker.listen("c", two, 10)
@@ -38,8 +25,7 @@ async def test_a_listener_gets_each_frame_during_the_publish_call_in_order() -> 
     assert one.got == expected and two.got == expected and other.got == []
 
 
-async def test_subscriptions_and_listeners_of_a_channel_get_the_same_messages() -> None:
-    broker = MemoryBroker()
+async def test_subscriptions_and_listeners_of_a_channel_get_the_same_messages(broker: Broker) -> None:
     listener = Recorder()
     await broker.listen("c", listener, 10)
     sub = await broker.subscribe("c", 10)
@@ -48,8 +34,9 @@ async def test_subscriptions_and_listeners_of_a_channel_get_the_same_messages() 
     assert listener.got == [(Kind.EVENTS, 5, b"x")]
 
 
-async def test_a_closed_listener_gets_nothing_and_a_failing_one_costs_the_others_nothing() -> None:
-    broker = MemoryBroker()
+async def test_a_closed_listener_gets_nothing_and_a_failing_one_costs_the_others_nothing(
+    broker: Broker,
+) -> None:
     gone, broken, fine = Recorder(), Recorder(fail=True), Recorder()
     listening = await broker.listen("c", gone, 10)
     await broker.listen("c", broken, 10)
