@@ -26,6 +26,7 @@ from .auth import COOKIE_NAME
 from .broker import create_broker
 from .config import Config, ensure_secret
 from .console.routes import console_routes
+from .ops import Operations
 from .sessions.agent_endpoint import agent_endpoint, guest_endpoint
 from .sessions.runtime import SessionRuntime
 from .sessions.visitor_endpoint import visitor_endpoint
@@ -41,6 +42,7 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
     """Build the server. Pass ``store`` to share an open one (the demo seeds it first)."""
     config = ensure_secret(config)
     broker = create_broker(config.broker_url)
+    ops = Operations(config)  # /healthz, /readyz, /metrics, traffic counters, drain state
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,9 +62,11 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
         await runtime.start()
         app.state.store = store
         app.state.runtime = runtime
+        await ops.start(store, runtime)
         try:
             yield
         finally:
+            await ops.stop()
             await runtime.stop()
             await broker.disconnect()
             if own_store:
@@ -104,6 +108,7 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
             Mount("/static", PublicStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
         ]
     )
+    ops.install(app)
     app.add_middleware(
         SessionMiddleware,
         secret_key=config.secret_key,

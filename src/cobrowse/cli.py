@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TypeVar
 import msgspec
 from sqlalchemy.exc import SQLAlchemyError
 
-from .config import Config, load_config
+from .config import LOG_FORMATS, LOG_LEVELS, Config, load_config
 from .protocol.masking import parse_masking_config
 from .store import Store
 from .store.migrate import head_revision
@@ -47,6 +47,11 @@ def _global_flags(parser: argparse.ArgumentParser, default: Any) -> None:
     group.add_argument("--database-url", metavar="URL", default=default, help="SQLAlchemy database URL")
 
 
+def _logging_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log level (default info)")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, help="text (default) or json, one object a line")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Self-hosted co-browsing server.")
     _global_flags(parser, None)
@@ -62,12 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve = leaf(commands, "serve", "run the server", _serve)
     serve.add_argument("--host", help="address to listen on (default from the configuration: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    _logging_flags(serve)
+    serve.add_argument(
+        "--drain-seconds",
+        type=float,
+        metavar="S",
+        help="on SIGTERM, report not ready for S seconds before shutting down (default 0)",
+    )
 
     demo = leaf(commands, "demo", "run the server and the demo website, with a demo agent", _demo)
     demo.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     demo.add_argument("--port", type=int, help="server port (default 8000)")
     demo.add_argument("--site-port", type=int, default=8001, help="demo website port (default 8001)")
     demo.add_argument("--site-pages", metavar="DIR", type=Path, help="extra pages for the demo website")
+    _logging_flags(demo)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(
         dest="db_command", metavar="COMMAND", required=True, parser_class=_Parser
@@ -215,7 +228,7 @@ def _read_password(given: str | None) -> str:
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:
-    from cobrowse.server import run
+    from cobrowse.ops.serve import run
 
     run(config)
     return 0
@@ -223,7 +236,9 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
 
 def _demo(args: argparse.Namespace, config: Config) -> int:
     from cobrowse.demo import run_demo
+    from cobrowse.ops.logs import configure_logging
 
+    configure_logging(config.log_level, config.log_format)  # before the demo's own (then a no-op) set-up
     run_demo(config, site_port=args.site_port, site_pages=args.site_pages)
     return 0
 
@@ -383,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.config,
             data_dir=args.data_dir,
             database_url=args.database_url,
-            **{k: getattr(args, k, None) for k in ("host", "port")},
+            **{k: getattr(args, k, None) for k in ("host", "port", "log_level", "log_format", "drain_seconds")},
         )
         handler: Callable[[argparse.Namespace, Config], int] = args.handler
         return handler(args, config)

@@ -28,8 +28,11 @@ class Config:
     public_url: str = ""
     #: Any SQLAlchemy async URL; the default is an SQLite file in ``data_dir``.
     database_url: str = ""
-    #: ``memory://`` (one node) or, later, ``redis://host:port/db``.
+    #: ``memory://`` (one node) or ``redis://host:port/db`` / ``rediss://`` / ``redis+sentinel://`` (a cluster).
     broker_url: str = "memory://"
+    #: With a Redis broker: the base URL at which the other nodes reach this one (``http://10.0.0.5:8000``);
+    #: a session's sockets are tunnelled to the node that runs it. Default: ``http://host:port``.
+    node_url: str = ""
     #: Directory for the default database and the generated secret key.
     data_dir: str = ".cobrowse"
     #: Signs console cookies and visitor resume tokens; generated into ``data_dir`` when empty.
@@ -44,14 +47,27 @@ class Config:
     visitor_grace_seconds: float = 120.0
     #: Automatically bring the database schema up to date on start.
     auto_migrate: bool = True
-    #: Log level for the server.
+    #: Log level for the server: critical, error, warning, info, debug or trace.
     log_level: str = "info"
+    #: ``text`` (lines for people) or ``json`` (one object per line, for log collectors); see docs/operations.md.
+    log_format: str = "text"
+    #: When set, ``/metrics`` answers only requests with ``Authorization: Bearer <metrics_token>``. Empty: open
+    #: to anyone who reaches the port (keep it off the public network then).
+    metrics_token: str = ""
+    #: On SIGTERM, report not ready (``/readyz`` 503) for this many seconds before shutting down, so the load
+    #: balancer stops sending new connections first. 0 (the default, right for one node) shuts down at once;
+    #: behind a load balancer use a little more than its health-check interval times its failure threshold.
+    drain_seconds: float = 0.0
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{Path(self.data_dir).resolve() / 'cobrowse.db'}"
+
+    @property
+    def effective_node_url(self) -> str:
+        return self.node_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     @property
     def effective_public_url(self) -> str:
@@ -106,9 +122,41 @@ def load_config(file: str | None = None, env: dict[str, str] | None = None, **ov
     config = Config(**values)
     if config.port < 0 or config.port > 65535:
         raise ConfigError(f"setting 'port' must be 0..65535, not {config.port}")
-    if not config.broker_url.startswith(("memory://", "redis://", "rediss://")):
-        raise ConfigError(f"setting 'broker_url' must be memory:// or redis://..., not {config.broker_url!r}")
+    if not config.broker_url.startswith(("memory://", "redis://", "rediss://", "redis+sentinel://")):
+        raise ConfigError(
+            "setting 'broker_url' must be memory://, redis://, rediss:// or redis+sentinel://..., "
+            f"not {config.broker_url!r}"
+        )
+    _check_operations(config)
     return config
+
+
+#: Values of ``log_level`` (``trace`` is uvicorn's level below debug) and ``log_format``.
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+LOG_FORMATS = ("text", "json")
+#: Longest drain accepted: more is almost certainly milliseconds given as seconds.
+MAX_DRAIN_SECONDS = 3600.0
+
+
+def _check_operations(config: Config) -> None:
+    """The logging, metrics and drain settings (docs/operations.md)."""
+    if config.log_level.lower() not in LOG_LEVELS:
+        raise ConfigError(
+            f"setting 'log_level' must be one of {', '.join(LOG_LEVELS)}, not {config.log_level!r}"
+        )
+    if config.log_format not in LOG_FORMATS:
+        raise ConfigError(
+            f"setting 'log_format' must be one of {', '.join(LOG_FORMATS)}, not {config.log_format!r}"
+        )
+    token = config.metrics_token
+    if token and not all(33 <= ord(c) <= 126 for c in token):
+        raise ConfigError(
+            "setting 'metrics_token' must be printable ASCII without spaces (it is sent in a header)"
+        )
+    if not 0 <= config.drain_seconds <= MAX_DRAIN_SECONDS:  # also refuses nan
+        raise ConfigError(
+            f"setting 'drain_seconds' must be between 0 and {MAX_DRAIN_SECONDS:g}, not {config.drain_seconds}"
+        )
 
 
 def ensure_secret(config: Config) -> Config:

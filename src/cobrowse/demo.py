@@ -30,6 +30,7 @@ import uvloop
 from cobrowse.app import create_app
 from cobrowse.config import Config, ConfigError, ensure_secret
 from cobrowse.demo_site import create_site_app, script_tag
+from cobrowse.ops.logs import configure_logging
 from cobrowse.server import uvicorn_config
 from cobrowse.store import Store
 
@@ -121,6 +122,7 @@ async def _serve_demo(
             _Server(uvicorn_config(server_app, config, config.host, config.port)),
             _Server(_site_config(site_app, config, site_port)),
         ]
+        configure_logging(config.log_level, config.log_format)
         _handle_signals(servers)
         tasks = [
             asyncio.create_task(servers[0].serve(sockets=[server_sock]), name="cobrowse-server"),
