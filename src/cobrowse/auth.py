@@ -46,6 +46,10 @@ def same_origin(conn: HTTPConnection) -> bool:
     if origin is None:
         return True
     host = conn.headers.get("host", "")
+    runtime = getattr(conn.app.state, "runtime", None)
+    if runtime is not None and runtime.cluster.tunnelled(conn.headers):
+        # passed on by another node of the cluster: the host the browser used is the one that node saw
+        host = conn.headers.get("x-forwarded-host", "")
     return origin in (f"http://{host}", f"https://{host}")
 
 

@@ -8,7 +8,7 @@ import msgspec
 
 from cobrowse.protocol import actions as a
 from cobrowse.protocol import messages as m
-from cobrowse.protocol.continuity import continuity_of, restore
+from cobrowse.protocol.continuity import continuity_of, restore, resume_from_log
 from cobrowse.protocol.session import SessionCore, State
 
 
@@ -58,3 +58,39 @@ def test_hostile_or_broken_values_are_dropped() -> None:
     assert (back.epoch, back.seq, back.page, back.rc.enabled) == (0, 0, None, False)
     assert list(back.userstate) == ["ok"]
     assert restore(fresh(), {"userstate": ["a"]}, now=0.0).userstate == {}
+
+
+def _frame(seq: int, epoch: int, snapshot: bool = False) -> bytes:
+    return msgspec.json.encode(m.Events(seq=seq, epoch=epoch, snapshot=snapshot, data=msgspec.Raw(b"[]")))
+
+
+def test_a_session_adopted_from_a_dead_node_continues_from_the_shared_log() -> None:
+    """The store's continuity lags (written in the background); the broker's log has every frame logged:
+    the new home continues at the log's last frame, with a complete log, so a joining agent is served from
+    it and frames the page resends after that seq are taken as the next ones."""
+    stored = {"epoch": 2, "seq": 10}
+    core = restore(fresh(), stored, now=0.0)
+    log = [(12, _frame(12, 3, snapshot=True)), (13, _frame(13, 3)), (14, _frame(14, 3))]
+    assert resume_from_log(core, log)
+    assert (core.epoch, core.seq, core.log_complete, core.state) == (3, 14, True, State.ACTIVE)
+    assert core.log_bytes == sum(len(f) for _, f in log)
+    core.visitor_connected("v")
+    assert core.resync_needed() == []  # no snapshot needed: the log is whole
+    forwarded = core.visitor_events("v", m.Events(seq=15, epoch=3), _frame(15, 3))
+    assert forwarded == [a.Forward(15, _frame(15, 3), snapshot=False, log=True)]
+    assert core.visitor_events("v", m.Events(seq=14, epoch=3), _frame(14, 3)) == []  # already had it
+
+
+def test_a_log_that_cannot_be_trusted_leaves_the_restored_state_alone() -> None:
+    cases = [
+        [],  # nothing logged
+        [(5, b"not json")],
+        [(5, _frame(5, 3))],  # no snapshot first
+        [(5, _frame(5, 3, snapshot=True)), (7, _frame(7, 3))],  # a hole
+        [(5, _frame(5, 1, snapshot=True))],  # older than what the store says
+        [(4, _frame(5, 3, snapshot=True))],  # seq of the entry and of the frame disagree
+    ]
+    for log in cases:
+        core = restore(fresh(), {"epoch": 2, "seq": 9}, now=0.0)
+        assert not resume_from_log(core, log), log
+        assert (core.epoch, core.seq, core.log_complete) == (2, 9, False)

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .test_database import env_for
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The CLI of the environment running this (``.venv/bin/cobrowse`` under scripts/test).
 CLI = Path(sys.executable).parent / "cobrowse"
@@ -46,11 +48,17 @@ def log_tail(log_path: Path, lines: int = 60) -> str:
 
 
 def start_demo(
-    data_dir: Path, pages: Path, log_path: Path, timeout: float = 30.0, port: int = 0, site_port: int = 0
+    data_dir: Path,
+    pages: Path,
+    log_path: Path,
+    timeout: float = 30.0,
+    port: int = 0,
+    site_port: int = 0,
+    env: dict[str, str] | None = None,
 ) -> DemoProcess:
     """Run ``cobrowse demo`` with extra site pages, on free ports unless ``port`` / ``site_port`` name them (a
     restart on the ports of the run before); raise RuntimeError (with the log) if it exits or prints no
-    READY line within ``timeout`` seconds."""
+    READY line within ``timeout`` seconds. ``env`` replaces the environment (default: :func:`clean_env`)."""
     cmd = [str(CLI), "--data-dir", str(data_dir), "demo", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--site-port", str(site_port), "--site-pages", str(pages)]
     with log_path.open("wb") as log:
@@ -59,7 +67,7 @@ def start_demo(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=clean_env(),
+            env=env if env is not None else {**clean_env(), **env_for(data_dir)},
             cwd=REPO_ROOT,
         )
     deadline = time.monotonic() + timeout

@@ -28,7 +28,9 @@ class GroupSettings(BaseModel):
     )
     allow_mixed_roles: bool = Field(description="whether agents of different roles may share a session")
     max_live_sessions: int | None = Field(description="most live sessions at once; null: no limit")
-    trusted_domains: list[str] = Field(description="origins a session may continue on (cross-domain); empty: none")
+    trusted_domains: list[str] = Field(
+        description="origins a session may continue on (cross-domain); empty: none"
+    )
     sso_enabled: bool = Field(description="whether the group has a secret for signed login keys")
 
 
@@ -110,13 +112,13 @@ async def rotate_sso_secret(group_id: int, agent: AgentDep, store: StoreDep) -> 
     return SsoSecret(group=group_id, secret=await store.rotate_sso_secret(group_id, by=agent.id))
 
 
-@router.get("/groups/{group_id}/sessions", summary="The group's live sessions on this server")
+@router.get("/groups/{group_id}/sessions", summary="The group's live sessions (on every node of a cluster)")
 async def live_sessions(
     group_id: int, agent: AgentDep, store: StoreDep, runtime: RuntimeDep
 ) -> list[SessionOut]:
     permit(agent, Action.WATCH, group_id)
     records = await store.search_sessions([group_id], live_only=True, limit=500)
-    return [session_out(r, runtime) for r in records if runtime.get(r.id) is not None]
+    return [out for out in (session_out(r, runtime) for r in records) if out.live]
 
 
 @router.get("/audit", summary="The audit log of your groups, newest first (administrators)")

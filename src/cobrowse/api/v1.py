@@ -19,6 +19,7 @@ from ..permissions import Action, check
 from ..sessions.runtime import SessionRuntime
 from ..store import Store
 from ..store.records import Agent, SessionRecord
+from .at_home import answered_at_home
 
 
 async def csrf_guard(request: Request) -> None:
@@ -124,6 +125,8 @@ RuntimeDep = Annotated[SessionRuntime, Depends(runtime_of)]
 def session_out(record: SessionRecord, runtime: SessionRuntime) -> SessionOut:
     v = record.visitor
     core = runtime.get(record.id)
+    # on a cluster the session may run on another node: the store says whether it is live
+    live = core is not None or (runtime.cluster.multi and record.ended_at is None)
     page = core.page if core is not None else None
     return SessionOut(
         page_url=page.url if page else None,
@@ -135,7 +138,7 @@ def session_out(record: SessionRecord, runtime: SessionRuntime) -> SessionOut:
         started_at=record.started_at,
         ended_at=record.ended_at,
         end_reason=record.end_reason,
-        live=runtime.get(record.id) is not None,
+        live=live,
         visitor=VisitorOut(name=v.name, email=v.email, phone=v.phone, visitorid=v.visitorid),
     )
 
@@ -219,6 +222,8 @@ async def end_session(
     if not csrf_safe(request, request.method):
         raise HTTPException(403, "cross-site request refused")
     record = await _session_for(agent, store, session_id, Action.END)
+    if (answer := await answered_at_home(request, runtime, session_id)) is not None:
+        return answer
     core = runtime.get(session_id)
     if core is None:
         raise HTTPException(409, f"session {session_id} is not live")
@@ -227,6 +232,15 @@ async def end_session(
     )
     await runtime.end(core, "agent")
     return Response(status_code=204)
+
+
+def _site_url(request: Request, runtime: SessionRuntime) -> str:
+    """Where browsers reach this service: the configured public URL, else the host the caller used (on a
+    cluster, the entry node's, passed on by it)."""
+    if runtime.config.public_url:
+        return runtime.config.public_url.rstrip("/")
+    host = request.headers.get("x-forwarded-host") if runtime.cluster.tunnelled(request.headers) else None
+    return f"{request.url.scheme}://{host}" if host else str(request.base_url).rstrip("/")
 
 
 class GuestInvitationOut(BaseModel):
@@ -243,6 +257,8 @@ async def invite_guest(
     session_id: int, request: Request, agent: AgentDep, store: StoreDep, runtime: RuntimeDep
 ) -> GuestInvitationOut:
     record = await _session_for(agent, store, session_id, Action.INVITE)
+    if (answer := await answered_at_home(request, runtime, session_id)) is not None:
+        return answer  # type: ignore[return-value]  # the home's GuestInvitationOut, as JSON
     if runtime.get(session_id) is None:
         raise HTTPException(409, f"session {session_id} is not live")
     try:
@@ -251,6 +267,6 @@ async def invite_guest(
         raise HTTPException(429, str(exc)) from None
     await store.audit("guest.invite", agent_id=agent.id, group_id=record.group_id, session_id=session_id)
     return GuestInvitationOut(
-        url=str(request.base_url).rstrip("/") + f"/guest/{token}",
+        url=_site_url(request, runtime) + f"/guest/{token}",
         expires_at=datetime.fromtimestamp(invitation.expires_at, UTC),
     )

@@ -23,7 +23,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..api.at_home import answered_at_home
 from ..auth import client_address, current_agent, same_origin
+from ..sessions.cross_domain import session_of_token
 from ..store.records import Agent
 from ..throttle import LoginThrottle
 
@@ -172,6 +174,9 @@ async def guest_page(request: Request) -> Response:
     link is unknown, used or expired. The token is spent only when the guest asks to join."""
     token = str(request.path_params["token"])
     runtime = request.app.state.runtime
+    session_id = session_of_token(token)
+    if session_id is not None and (answer := await answered_at_home(request, runtime, session_id)):
+        return answer
     if runtime.invitations.peek(token) is None:
         return _render(
             "guest.html",

@@ -66,3 +66,30 @@ def restore(core: SessionCore, state: dict[str, Any], now: float) -> SessionCore
     core.visitor_deadline = now + core.grace
     core.log_complete = False  # the log died with the old process: the next snapshot starts it again
     return core
+
+
+def resume_from_log(core: SessionCore, entries: list[tuple[int, bytes]]) -> bool:
+    """After a node died, its session's log survives in a shared broker: continue from it rather than from
+    the continuity last written (which may lag a snapshot or a few frames). ``entries`` is the log as
+    :meth:`~cobrowse.broker.Broker.log_read` returns it: a snapshot frame and the frames after it.
+
+    Returns True if the log was usable (the core then continues at its last frame with a complete log, so
+    agents joining are served from it and the visitor's page resends only what came after); False leaves the
+    core as :func:`restore` made it (a fresh snapshot will be asked for)."""
+    if not entries:
+        return False
+    try:
+        first = msgspec.json.decode(entries[0][1], type=m.Events)
+    except msgspec.DecodeError:
+        return False
+    seqs = [seq for seq, _ in entries]
+    if not first.snapshot or first.seq != seqs[0] or seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+        return False
+    if first.epoch < core.epoch or (first.epoch == core.epoch and seqs[-1] < core.seq):
+        return False  # older than what the store knows: not this recording's log
+    core.epoch = first.epoch
+    core.seq = seqs[-1]
+    core.log_bytes = sum(len(frame) for _, frame in entries)
+    core.log_complete = True
+    core.state = State.ACTIVE
+    return True

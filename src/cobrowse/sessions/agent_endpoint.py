@@ -24,14 +24,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..auth import current_agent, same_origin
 from ..broker import Kind, Listening
+from ..ops import logs
 from ..permissions import Action, check, check_guest, role_refusal
 from ..protocol import messages as m
 from ..protocol.codec import CloseCode, ProtocolError, decode_agent, encode
 from ..protocol.session import SessionCore, State
 from ..store.records import Agent
+from .cross_domain import session_of_token
 from .outbox import Outbox
 from .runtime import SessionRuntime, agents_channel
 from .socket_io import receive_frame, receive_hello, refuse
+from .tunnel import carried_home
 
 log = logging.getLogger("cobrowse.agent")
 
@@ -132,6 +135,15 @@ async def _permit_now(runtime: SessionRuntime, agent: Agent, action: Action, gro
     return _permit(await runtime.store.get_agent(agent.id), action, group_id)
 
 
+async def _live_session_id(runtime: SessionRuntime, group_ids: tuple[int, ...], key: str) -> int | None:
+    """The live session with ``key`` in one of the groups, wherever it runs (the store knows every node's)."""
+    for group_id in group_ids:
+        record = await runtime.store.find_live_session(group_id, key)
+        if record is not None:
+            return record.id
+    return None
+
+
 def entry_for(agent: Agent) -> m.AgentEntry:
     return m.AgentEntry(
         name=agent.name,
@@ -178,7 +190,7 @@ async def _guest_seat(
     """Spend the invitation, ask the session's agents, and wait for their answer (None: declined, and
     the guest has been told)."""
     invitation = runtime.invitations.spend(hello.token)
-    core = runtime.get(invitation.session_id)
+    core = await runtime.local(invitation.session_id)
     if core is None:
         raise ProtocolError(CloseCode.ENDED, "ended", "the session of this guest link has ended")
     runtime.register(outbox)
@@ -224,13 +236,20 @@ async def _endpoint(ws: WebSocket, guest: bool) -> None:  # noqa: C901 - the soc
                 CloseCode.FORBIDDEN, "forbidden", "agent sockets are only accepted from the console"
             )
         if guest:
-            hello = decode_agent(await receive_hello(ws))
+            first = await receive_hello(ws)
+            hello = decode_agent(first)
             if not isinstance(hello, m.GuestJoin):
                 raise ProtocolError(CloseCode.MALFORMED, "malformed", "the first message must be guestjoin")
+            home = session_of_token(hello.token)
+            if home is not None and await carried_home(
+                ws, runtime.cluster, home, first, runtime.config.max_message_bytes
+            ):
+                return
             seat = await _guest_seat(ws, runtime, outbox, hello)
             if seat is None:
                 return
             core, entry = seat
+            logs.bind(session=core.session_id, conn=outbox.id)
             stream = AgentStream(runtime, core, outbox)
             listening = await runtime.broker.listen(
                 agents_channel(core.session_id), stream, runtime.config.agent_queue_frames
@@ -249,7 +268,8 @@ async def _endpoint(ws: WebSocket, guest: bool) -> None:  # noqa: C901 - the soc
             raise ProtocolError(
                 CloseCode.UNAUTHENTICATED, "unauthenticated", "log in to the agent console first"
             )
-        join = decode_agent(await receive_hello(ws))
+        first = await receive_hello(ws)
+        join = decode_agent(first)
         if not isinstance(join, m.Join):
             raise ProtocolError(CloseCode.MALFORMED, "malformed", "the first message must be join")
         if join.group is not None and join.group not in agent.group_ids:
@@ -259,9 +279,18 @@ async def _endpoint(ws: WebSocket, guest: bool) -> None:  # noqa: C901 - the soc
         _permit(agent, Action.JOIN, join.group)
         groups = agent.group_ids if join.group is None else (join.group,)
         core = runtime.find(groups, join.key)
+        if core is None and runtime.cluster.multi:
+            session_id = await _live_session_id(runtime, groups, join.key)
+            if session_id is not None:
+                if await carried_home(
+                    ws, runtime.cluster, session_id, first, runtime.config.max_message_bytes
+                ):
+                    return
+                core = await runtime.local(session_id)
         if core is None:
             raise ProtocolError(CloseCode.NOT_FOUND, "notfound", f"no live session with key {join.key!r}")
         group = await runtime.store.get_group(core.group_id)
+        logs.bind(session=core.session_id, conn=outbox.id)
         stream = AgentStream(runtime, core, outbox)
         listening = await runtime.broker.listen(
             agents_channel(core.session_id), stream, runtime.config.agent_queue_frames

@@ -52,6 +52,12 @@ def trusted(trust_list: Sequence[str], origin: str) -> bool:
     return bool(trust_list) and origin_allowed(trust_list, origin)
 
 
+def session_of_token(token: str) -> int | None:
+    """The session a cross-domain (or guest) token names: the digits before its first dot."""
+    head, dot, _ = token.partition(".")
+    return int(head) if dot and head.isdigit() and len(head) <= 18 else None
+
+
 class Handoffs:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -65,7 +71,9 @@ class Handoffs:
             self._by_hash = {h: x for h, x in self._by_hash.items() if x.expires_at > now}
         if len(self._by_hash) >= MAX_TOKENS or self._count(session_id) >= MAX_TOKENS_PER_SESSION:
             raise OverflowError("too many cross-domain tokens are waiting; try again in a minute")
-        token = secrets.token_urlsafe(24)
+        # prefixed with the session id: whichever node the destination page reaches finds the session's
+        # home node, the only one that knows the token (see cluster.py)
+        token = f"{session_id}.{secrets.token_urlsafe(24)}"
         self._by_hash[_hash(token)] = Handoff(session_id, origin, now + XDOMAIN_TOKEN_SECONDS)
         return token
 

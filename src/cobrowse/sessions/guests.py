@@ -45,7 +45,7 @@ class Invitations:
             self._by_hash = {h: i for h, i in self._by_hash.items() if i.expires_at > now}
             if len(self._by_hash) >= MAX_INVITATIONS:
                 raise OverflowError("too many open guest invitations; try again later")
-        token = secrets.token_urlsafe(24)
+        token = f"{session_id}.{secrets.token_urlsafe(24)}"  # the session first: see cluster.py
         invitation = Invitation(session_id, agent_id, now + ttl)
         self._by_hash[_hash(token)] = invitation
         return token, invitation

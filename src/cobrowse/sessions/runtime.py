@@ -36,7 +36,9 @@ from ..protocol.rules import (
 )
 from ..protocol.session import SessionCore, State
 from ..store import Store
-from ..store.records import Group, VisitorFields
+from ..store.records import Group, SessionRecord, VisitorFields
+from .adoption import Adoption
+from .cluster import Cluster
 from .cross_domain import Handoffs
 from .guests import Invitations
 
@@ -78,7 +80,7 @@ class LiveSession:
     holder: str  # our claim on the key in the broker
 
 
-class SessionRuntime:
+class SessionRuntime(Adoption):
     def __init__(
         self, config: Config, broker: Broker, store: Store, clock: Callable[[], float] = time.monotonic
     ):
@@ -98,20 +100,33 @@ class SessionRuntime:
         self.handoffs = Handoffs()
         #: Waiting guests' connections -> the answer they wait for (set by an ``Admission`` action).
         self.admissions: dict[str, asyncio.Future[bool]] = {}
+        self.cluster = Cluster(
+            broker,
+            self.node,
+            config.effective_node_url,
+            config.secret_key,
+            multi=not config.broker_url.startswith("memory://"),
+        )
+        #: Sessions being adopted from a dead home node, so two sockets arriving together adopt once.
+        self._adopting: dict[int, asyncio.Task[SessionCore | None]] = {}
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._ticker = asyncio.create_task(self._tick_forever(), name="cobrowse-session-ticker")
+        await self.cluster.start(self.sweep)
 
     async def stop(self) -> None:
         """Shut down without ending anything: the web server has told every client to reconnect (close 1012),
         and each live session's continuity is written so that the next run continues it."""
         if self._ticker:
             self._ticker.cancel()
+        await self.cluster.stop()
         await asyncio.gather(*self._saving.values(), return_exceptions=True)
         for live in list(self._by_id.values()):
             await self.contained(self.store.save_continuity(live.core.session_id, continuity_of(live.core)))
+            # the sockets reconnect to other nodes at once: let the first of them become the home
+            await self.contained(self.cluster.release(live.core.session_id))
 
     async def restore_open_sessions(self) -> int:
         """At start-up of a single node: continue every session the last run left open. Each waits the
@@ -123,21 +138,25 @@ class SessionRuntime:
             if not await self.broker.claim_key(record.group_id, record.key, holder):
                 await self.contained(self.store.end_session(record.id, "error", datetime.now(UTC)))
                 continue
-            fields = record.visitor
-            core = SessionCore(
-                session_id=record.id,
-                group_id=record.group_id,
-                key=record.key,
-                random_key=record.random_key,
-                visitor=m.VisitorInfo(fields.name, fields.email, fields.phone, fields.visitorid),
-                grace=self.config.visitor_grace_seconds,
-                log_max_bytes=self.config.log_max_bytes,
-            )
-            restore(core, state, self.clock())
-            self._by_id[record.id] = LiveSession(core, holder)
-            self._by_key[(record.group_id, record.key)] = record.id
+            self._revive(record, state, holder)
             restored += 1
         return restored
+
+    def _revive(self, record: SessionRecord, state: dict[str, object], holder: str) -> SessionCore:
+        fields = record.visitor
+        core = SessionCore(
+            session_id=record.id,
+            group_id=record.group_id,
+            key=record.key,
+            random_key=record.random_key,
+            visitor=m.VisitorInfo(fields.name, fields.email, fields.phone, fields.visitorid),
+            grace=self.config.visitor_grace_seconds,
+            log_max_bytes=self.config.log_max_bytes,
+        )
+        restore(core, dict(state), self.clock())
+        self._by_id[record.id] = LiveSession(core, holder)
+        self._by_key[(record.group_id, record.key)] = record.id
+        return core
 
     async def _tick_forever(self) -> None:
         while True:
@@ -187,7 +206,11 @@ class SessionRuntime:
         if group is None:
             raise ProtocolError(CloseCode.REJECTED, "badgroup", f"group {msg.group} does not exist")
         check_visitor_origin(group, origin)
-        live = sum(1 for (group_id, _) in self._by_key if group_id == group.id)
+        live = (
+            await self.store.count_live_sessions(group.id)
+            if self.cluster.multi and group.max_live_sessions is not None
+            else sum(1 for (group_id, _) in self._by_key if group_id == group.id)
+        )
         if group.max_live_sessions is not None and live >= group.max_live_sessions:
             raise ProtocolError(
                 CloseCode.OVERLOADED, "busy", f"group {group.id} has its most live sessions; try again later"
@@ -225,7 +248,14 @@ class SessionRuntime:
         )
         self._by_id[record.id] = LiveSession(core, holder)
         self._by_key[(msg.group, key)] = record.id
-        log.info("session %s started in group %s with key %s", record.id, msg.group, key)
+        await self.contained(self.cluster.claim_new(record.id))
+        log.info(
+            "session %s started in group %s with key %s",
+            record.id,
+            msg.group,
+            key,
+            extra={"session": record.id},
+        )
         return core
 
     async def _claim_random(self, group_id: int, holder: str) -> str:
@@ -242,7 +272,7 @@ class SessionRuntime:
             raise ProtocolError(
                 CloseCode.FORBIDDEN, "forbidden", "the resume token does not match the session"
             )
-        core = self.get(msg.session)
+        core = await self.local(msg.session)
         if core is not None and core.state is not State.ENDED:
             check_visitor_origin(await self.store.get_group(core.group_id), origin)
             return core
@@ -345,6 +375,7 @@ class SessionRuntime:
                 if live is not None:
                     await self.broker.release_key(core.group_id, core.key, live.holder)
                 await self.broker.log_drop(sid)
+                await self.contained(self.cluster.release(sid))
 
     def _save_soon(self, core: SessionCore) -> None:
         """Write the session's continuity in the background: the socket that changed it (a visitor's snapshot

@@ -7,14 +7,16 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..broker import Kind, Listening
+from ..ops import logs
 from ..protocol import messages as m
 from ..protocol.actions import Publish
 from ..protocol.codec import CloseCode, ProtocolError, decode_visitor, encode
 from ..protocol.session import SessionCore, State
-from .cross_domain import destination_origin, trusted
+from .cross_domain import destination_origin, session_of_token, trusted
 from .outbox import Outbox
 from .runtime import SessionRuntime, visitor_channel
 from .socket_io import as_bytes, check_events_payload, receive_frame, receive_hello, refuse
+from .tunnel import carried_home
 
 log = logging.getLogger("cobrowse.visitor")
 
@@ -29,8 +31,14 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     core: SessionCore | None = None
     listening: Listening | None = None
     try:
-        hello = decode_visitor(await receive_hello(ws))
+        first = await receive_hello(ws)
+        hello = decode_visitor(first)
         origin = ws.headers.get("origin")
+        home = _session_named(hello)
+        if home is not None and await carried_home(
+            ws, runtime.cluster, home, first, runtime.config.max_message_bytes
+        ):
+            return
         if isinstance(hello, m.XRedeem):
             await _redeem(ws, runtime, outbox, hello, origin)
             return
@@ -42,6 +50,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
             greeting = await runtime.started_message(core, resumed=True)
         else:
             raise ProtocolError(CloseCode.MALFORMED, "malformed", "the first message must be start or resume")
+        logs.bind(session=core.session_id, conn=outbox.id)
         outbox.start()
         outbox.send(encode(greeting))
         listening = await runtime.broker.listen(
@@ -100,6 +109,16 @@ async def visitor_endpoint(ws: WebSocket) -> None:
             await runtime.run(core, core.visitor_disconnected(outbox.id, runtime.clock()))
 
 
+def _session_named(hello: m.VisitorMessage) -> int | None:
+    """The session a first message is about, if it names one that may live on another node (a page that
+    starts a session starts it here)."""
+    if isinstance(hello, m.Resume):
+        return hello.session
+    if isinstance(hello, m.XRedeem):
+        return session_of_token(hello.token)
+    return None
+
+
 async def _remote_control(runtime: SessionRuntime, core: SessionCore, conn: str, message: m.Rc) -> None:
     """The visitor's answer or change of mind about remote control. Turning it on or off is audited first,
     so that whoever hears of the change finds it in the audit log."""
@@ -146,7 +165,7 @@ async def _redeem(
     """A page of a trusted domain presents its cross-domain token: it gets what its own session cookie needs
     (then resumes on a new socket like any page of the session), and the session's pages learn it arrived."""
     handoff = runtime.handoffs.redeem(hello.token, origin)
-    core = runtime.get(handoff.session_id)
+    core = await runtime.local(handoff.session_id)
     if core is None or core.state is State.ENDED:
         raise ProtocolError(CloseCode.ENDED, "ended", "the session of this cross-domain link has ended")
     outbox.start()

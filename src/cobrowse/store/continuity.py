@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from . import convert, validate
 from .accounts import Sessions
@@ -43,12 +43,44 @@ async def open_sessions(sessions: Sessions) -> list[tuple[SessionRecord, dict[st
         return [(convert.session(row), dict(row.continuity or {})) for row in rows]
 
 
-async def close_agent_participants(sessions: Sessions, left_at: datetime) -> int:
-    """Mark every agent still "in" an open session as gone at ``left_at`` (their sockets died with the old
-    process); returns how many."""
+async def session_continuity(
+    sessions: Sessions, session_id: int
+) -> tuple[SessionRecord, dict[str, Any]] | None:
+    """One open session with its continuity (a node adopting it from a dead node); None if ended or unknown."""
+    if not validate.is_row_id(session_id):
+        return None
+    async with sessions() as db:
+        row = await db.get(SessionRow, session_id)
+        if row is None or row.ended_at is not None:
+            return None
+        return convert.session(row), dict(row.continuity or {})
+
+
+async def open_session_ids(sessions: Sessions) -> list[int]:
+    async with sessions() as db:
+        return list(await db.scalars(select(SessionRow.id).where(SessionRow.ended_at.is_(None))))
+
+
+async def count_live_sessions(sessions: Sessions, group_id: int) -> int:
+    async with sessions() as db:
+        count = await db.scalar(
+            select(func.count())
+            .select_from(SessionRow)
+            .where(SessionRow.group_id == group_id, SessionRow.ended_at.is_(None))
+        )
+        return int(count or 0)
+
+
+async def close_agent_participants(
+    sessions: Sessions, left_at: datetime, session_id: int | None = None
+) -> int:
+    """Mark every agent still "in" an open session (or in ``session_id`` only) as gone at ``left_at``
+    (their sockets died with the old process); returns how many."""
     validate.aware("left_at", left_at)
     async with sessions.begin() as db:
         live = select(SessionRow.id).where(SessionRow.ended_at.is_(None))
+        if session_id is not None:
+            live = live.where(SessionRow.id == session_id)
         result = await db.execute(
             update(ParticipantRow)
             .where(

@@ -4,17 +4,31 @@ Any SQLAlchemy URL with an async driver works. Plain ``sqlite://`` and ``postgre
 usual async driver (aiosqlite, asyncpg) so that a configuration written for a synchronous tool still works.
 SQLite gets what a small server needs: its directory is created, write-ahead logging lets readers and the
 writer proceed together, and foreign keys are enforced (SQLite ignores them unless asked, per connection).
+
+SQLite has one writer at a time, and the pool gives the server several connections, each its own thread. A
+write transaction holds SQLite's lock from its first write to its commit, across the event-loop turns between
+its statements; the others wait in SQLite's busy handler, which polls with sleeps of up to 100 ms and gives
+up after ``busy_timeout`` ("database is locked"). On a loaded server (thousands of sockets, every turn of the
+loop long) a burst of session starts used to run into that. So :func:`session_factory` serialises the
+process's write transactions (``sessions.begin()``) on an asyncio lock for SQLite: a writer waits its turn in
+the event loop (first come, first served, no polling, no timeout) and holds no pooled connection meanwhile;
+SQLite's busy timeout is left for other processes (the CLI) writing to the same file. Reads (``sessions()``)
+are not serialised: under WAL they never wait for the writer. WAL with ``synchronous=NORMAL`` commits without
+a sync of the disk each time (a power loss can lose the last commits, never the database's consistency),
+which keeps each write transaction, and so the lock, short.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio.session import _AsyncSessionContextManager
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -49,6 +63,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
     finally:
         cursor.close()
@@ -73,3 +88,48 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The store's session factory for ``engine``: for SQLite one whose write transactions take turns (see
+    the module docstring), for any other database SQLAlchemy's own (it has row locks and many writers)."""
+    if engine.dialect.name == "sqlite":
+        return SerialWriteSessions(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+class SerialWriteSessions(async_sessionmaker[AsyncSession]):
+    """An ``async_sessionmaker`` whose ``begin()`` transactions run one at a time in this process.
+
+    Write transactions are never nested in the store (each store function is one short transaction), so the
+    lock is not reentrant. Written against SQLAlchemy 2.1 (pinned): ``begin()`` returns its private
+    ``_AsyncSessionContextManager``, subclassed here to take the lock around it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._write_lock = asyncio.Lock()
+
+    def begin(self) -> _AsyncSessionContextManager[AsyncSession]:
+        return _TakingTurns(self(), self._write_lock)
+
+
+class _TakingTurns(_AsyncSessionContextManager[AsyncSession]):
+    __slots__ = ("lock",)
+
+    def __init__(self, session: AsyncSession, lock: asyncio.Lock) -> None:
+        super().__init__(session)
+        self.lock = lock
+
+    async def __aenter__(self) -> AsyncSession:
+        await self.lock.acquire()
+        try:
+            return await super().__aenter__()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        try:
+            await super().__aexit__(type_, value, traceback)
+        finally:
+            self.lock.release()

@@ -12,10 +12,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import accounts, activity, audit, continuity, credentials, governance, migrate
-from .engine import create_engine
+from .engine import create_engine, session_factory
 from .records import Agent, ApiToken, AuditEntry, Group, Participant, SessionRecord, VisitorFields
 
 DEMO_GROUP_ID = 1
@@ -29,7 +29,7 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._sessions = session_factory(engine)
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -274,9 +274,20 @@ class Store:
         """Every session not ended, with its continuity: what a restarted single node continues."""
         return await continuity.open_sessions(self._sessions)
 
-    async def close_agent_participants(self, left_at: datetime) -> int:
-        """Agents of open sessions are gone (a restart): close their participant rows."""
-        return await continuity.close_agent_participants(self._sessions, left_at)
+    async def close_agent_participants(self, left_at: datetime, session_id: int | None = None) -> int:
+        """Agents of open sessions (or of ``session_id``) are gone (a restart): close their participant rows."""
+        return await continuity.close_agent_participants(self._sessions, left_at, session_id)
+
+    async def session_continuity(self, session_id: int) -> tuple[SessionRecord, dict[str, Any]] | None:
+        """One open session with its continuity: what a node adopting it from a dead node needs."""
+        return await continuity.session_continuity(self._sessions, session_id)
+
+    async def open_session_ids(self) -> list[int]:
+        return await continuity.open_session_ids(self._sessions)
+
+    async def count_live_sessions(self, group_id: int) -> int:
+        """Open sessions of the group, on every node (its ``max_live_sessions`` limit)."""
+        return await continuity.count_live_sessions(self._sessions, group_id)
 
     async def get_session(self, session_id: int) -> SessionRecord | None:
         return await activity.get_session(self._sessions, session_id)
