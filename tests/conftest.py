@@ -1,5 +1,8 @@
 """Shared pytest set-up for every test folder.
 
+In the PostgreSQL pass (``COBROWSE_TEST_DATABASE=postgresql``, tests/support/test_database.py) every server
+a test starts uses PostgreSQL, and tests marked ``sqlite_only`` (they open the SQLite file itself) are skipped.
+
 The report hook stores each phase's report on the test item (``item.rep_setup``, ``item.rep_call``), so that
 fixtures can tell at teardown whether their test failed (the browser fixtures then save screenshots).
 """
@@ -9,6 +12,22 @@ from __future__ import annotations
 from collections.abc import Generator
 
 import pytest
+
+from support import test_database
+
+test_database.install()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: looks inside the SQLite file (skipped on PostgreSQL)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if test_database.MODE == "postgresql":
+        skip = pytest.mark.skip(reason="inspects the SQLite file; this pass runs on PostgreSQL")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -21,6 +21,10 @@ from cobrowse.store.migrate import head_revision
 
 COBROWSE = Path(sys.executable).parent / "cobrowse"
 
+# The CLI's defaults are the embedded SQLite file in --data-dir (what these tests check, file and all); the
+# commands themselves on PostgreSQL are covered by tests/test_cli_accounts.py and the store tests.
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from cobrowse.cli import main
 from cobrowse.store import Store
+from support.test_database import database_for
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_token_create_list_revoke(capsys: pytest.CaptureFixture[str], data_dir: 
     created = json.loads(out)
     assert code == 0 and created["token"].startswith("cbt_") and created["prefix"] == created["token"][:12]
 
-    url = f"sqlite+aiosqlite:///{Path(data_dir).resolve() / 'cobrowse.db'}"
+    url = database_for(data_dir) or f"sqlite+aiosqlite:///{Path(data_dir).resolve() / 'cobrowse.db'}"
 
     async def owner(token: str) -> str | None:
         async with await Store.open(url) as store:

@@ -32,6 +32,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from support.demo_process import CLI, clean_env, log_tail, start_demo, stop_demo
+from support.test_database import env_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_PAGES = Path(__file__).resolve().parent / "pages"
@@ -73,7 +74,8 @@ class Stack:
         With ``check`` (the default) a non-zero exit fails the test with the command's output.
         """
         cmd = [str(CLI), "--data-dir", str(self.data_dir), *args]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=clean_env())
+        env = {**clean_env(), **env_for(self.data_dir)}
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         if check and done.returncode != 0:
             raise AssertionError(
                 f"{' '.join(cmd)} exited with {done.returncode}\n"

@@ -6,7 +6,6 @@ Real ``cobrowse demo`` processes on one data directory and one port; raw sockets
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from support.demo_process import DemoProcess, start_demo, stop_demo
+from support.test_database import query
 from support.wire import closed_with, recv_type, send
 
 PAGES = Path(__file__).resolve().parents[1] / "e2e" / "pages"
@@ -57,8 +57,7 @@ class Server:
             return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.data / "cobrowse.db") as db:
-            return db.execute(sql).fetchall()
+        return query(self.data, sql)
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from cobrowse.sessions import socket_io
 from support.live_server import LiveServer
+from support.test_database import query
 
 V = 1
 
@@ -66,8 +65,7 @@ def events_frame(seq: int, epoch: int, snapshot: bool, payload: list[Any]) -> st
 
 
 def db_rows(server: LiveServer, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(Path(server.config.data_dir) / "cobrowse.db") as db:
-        return db.execute(sql, args).fetchall()
+    return query(server.config.data_dir, sql, *args)
 
 
 async def test_frames_reach_agents_byte_for_byte_and_late_joiner_gets_the_current_page(
@@ -189,12 +187,12 @@ async def test_visitor_stop_ends_for_everyone_and_is_recorded(live_server: LiveS
     assert await closed_with(agent) == 1000
     await asyncio.sleep(0.2)
     [(ended_at, reason)] = db_rows(
-        live_server, "select ended_at, end_reason from sessions where id=?", started["session"]
+        live_server, "select ended_at, end_reason from sessions where id=$1", started["session"]
     )
     assert ended_at is not None and reason == "visitor"
     roles = db_rows(
         live_server,
-        "select role, name, left_at from participants where session_id=? order by id",
+        "select role, name, left_at from participants where session_id=$1 order by id",
         started["session"],
     )
     assert [r[0] for r in roles] == ["visitor", "agent"] and roles[0][1] == "Ann"
