@@ -23,6 +23,7 @@ per second.
     .venv/bin/python bench/visitor_cost.py                  # 5 runs of each, 10 s each; appends to RESULTS.md
     .venv/bin/python bench/visitor_cost.py --quick --no-write
     .venv/bin/python bench/visitor_cost.py --runs 1 --profile --no-write   # where the recorded page's time goes
+    .venv/bin/python bench/visitor_cost.py --quick --no-write --visitor-js /tmp/other/visitor.js   # A/B a build
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -45,8 +47,10 @@ from websockets.sync.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the demo launcher shared with the browser tests
+import cpu_profile  # noqa: E402
 from browser import CHROMIUM, CHROMIUM_ARGS, append_results, wait  # noqa: E402
 from cpu_profile import summarize  # noqa: E402
+from e2e_latency import serve_visitor_js  # noqa: E402
 from simulated_sessions import cpu_pressure_us  # noqa: E402
 
 from support.demo_process import start_demo, stop_demo  # noqa: E402
@@ -145,18 +149,37 @@ class Agent:
         self.thread.join(5)
 
 
+def variants(args: argparse.Namespace) -> dict[str, Path | None]:
+    """The recorded kinds of this run: the server's build, and each ``--visitor-js`` build (named by its folder
+    or file name) to compare with it in the same run."""
+    kinds: dict[str, Path | None] = {"recorded": None}
+    for path in args.visitor_js or ():
+        name = path.parent.name if path.name == "visitor.js" else path.stem
+        kinds[f"recorded {name}"] = path
+    return kinds
+
+
 def one_run(
-    browser: Browser, site: str, server: str, cookie: str, recorded: bool, run: int, args: argparse.Namespace
+    browser: Browser,
+    site: str,
+    server: str,
+    cookie: str,
+    kind: str,
+    run: int,
+    args: argparse.Namespace,
 ) -> dict[str, float]:
+    recorded = kind != "plain"
+    build = variants(args).get(kind)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.add_init_script(LONGTASKS)
     page = context.new_page()
+    serve_visitor_js(page, build)
     page.set_default_timeout(30_000)
     agent: Agent | None = None
     try:
         page.goto(f"{site}/{'cost-recorded' if recorded else 'cost-plain'}.html")
         if recorded:
-            key = f"bench-cost-{run}"
+            key = f"bench-cost-{run}-{re.sub('[^A-Za-z0-9]', '-', kind)}"[:100]
             wait(page, "() => window.GLANCE && GLANCE.Cobrowse && GLANCE.Cobrowse.Visitor")
             page.evaluate("(key) => GLANCE.Cobrowse.Visitor.startSession(key)", key)
             wait(page, "() => GLANCE.Cobrowse.Visitor.inSession()")
@@ -189,7 +212,9 @@ def one_run(
         after = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
         if args.profile:
             profile = cdp.send("Profiler.stop")["profile"]
-            title = f"### CPU profile of one run, {'recorded' if recorded else 'without the script'}"
+            title = f"### CPU profile of one run, {kind if recorded else 'without the script'}"
+            # A build of its own is mapped through its own source map (next to it, as visitor.js.map).
+            cpu_profile.STATIC = build.parent if build else ROOT / "src/cobrowse/static"
             print(f"{title}\n\n{summarize(profile, wall)}\n", flush=True)
         t1, changes = result
         longtasks = page.evaluate("(t0) => window.benchLongTasks.filter(([s]) => s >= t0)", t0)
@@ -222,7 +247,7 @@ def measure(args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
     except RuntimeError as exc:
         raise SystemExit(str(exc)) from None
     site = f"http://a.localhost:{demo.site_port}"
-    results: dict[str, list[dict[str, float]]] = {"plain": [], "recorded": []}
+    results: dict[str, list[dict[str, float]]] = {"plain": [], **{kind: [] for kind in variants(args)}}
     try:
         login = httpx.post(
             demo.server + "/agent/login", data={"username": "demo", "password": "demo-password"}
@@ -231,8 +256,8 @@ def measure(args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             for run in range(args.runs):  # interleaved: drift in the machine's load hits both alike
-                for kind in ("plain", "recorded"):
-                    row = one_run(browser, site, demo.server, cookie, kind == "recorded", run, args)
+                for kind in results:
+                    row = one_run(browser, site, demo.server, cookie, kind, run, args)
                     results[kind].append(row)
                     print(kind, {k: round(v, 1) for k, v in row.items()}, flush=True)
             browser.close()
@@ -250,13 +275,13 @@ def report(args: argparse.Namespace, results: dict[str, list[dict[str, float]]])
         """ms per cell change: robust to a page that fell behind its rate on a busy machine."""
         return statistics.median(r[key] / r["changes_per_s"] for r in results[kind])
 
-    rate = 1000 / args.tick_ms * args.cells  # the page's intended cell changes per second
-    added_script = rate * (
-        per_change("recorded", "ScriptDuration_ms_per_s") - per_change("plain", "ScriptDuration_ms_per_s")
-    )
-    added_task = rate * (
-        per_change("recorded", "TaskDuration_ms_per_s") - per_change("plain", "TaskDuration_ms_per_s")
-    )
+    rate: float = 1000 / args.tick_ms * args.cells  # the page's intended cell changes per second
+
+    def added(kind: str, key: str) -> float:
+        return rate * (per_change(kind, key) - per_change("plain", key))
+
+    added_script = added("recorded", "ScriptDuration_ms_per_s")
+    added_task = added("recorded", "TaskDuration_ms_per_s")
     added_tbt = med("recorded", "tbt_ms_per_s") - med("plain", "tbt_ms_per_s")
     behind = min(med(kind, "changes_per_s") for kind in results) < 0.95 * rate
     when = datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -274,10 +299,12 @@ def report(args: argparse.Namespace, results: dict[str, list[dict[str, float]]])
         "ms/s | cell changes/s | sent to the agent |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for kind, label in (("plain", "without the script (baseline)"), ("recorded", "recorded, in session")):
+    labels = {"plain": "without the script (baseline)", "recorded": "recorded, in session"}
+    for kind in results:
+        label = labels.get(kind, f"{kind} (another build), in session")
         sent = (
             f"{med(kind, 'frames_per_s'):.1f} frames/s, {med(kind, 'kb_per_s'):.1f} kB/s"
-            if kind == "recorded"
+            if kind != "plain"
             else ""
         )
         lines.append(
@@ -302,6 +329,13 @@ def report(args: argparse.Namespace, results: dict[str, list[dict[str, float]]])
         ),
         "",
     ]
+    for kind in results:
+        if kind not in labels:
+            lines += [
+                f"{kind}: adds {added(kind, 'ScriptDuration_ms_per_s'):.1f} ms of script per second "
+                f"(all main-thread time {added(kind, 'TaskDuration_ms_per_s'):+.1f} ms/s).",
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -318,6 +352,12 @@ def main(argv: list[str] | None = None) -> None:
         "--profile",
         action="store_true",
         help="print a CPU profile of each run (self time by source function)",
+    )
+    parser.add_argument(
+        "--visitor-js",
+        type=Path,
+        action="append",
+        help="also measure this build of visitor.js (A/B against the server's, in the same run; repeatable)",
     )
     parser.add_argument(
         "--no-write", action="store_true", help="print only; do not append to bench/RESULTS.md"

@@ -405,3 +405,36 @@ def test_the_pointer_s_resting_place_reaches_the_agent_after_a_quick_move(
         visitor.mouse.move(377, 90)
         visitor.mouse.move(150, 260)
         pointer_at(wait_for, console, 150, 260)
+
+
+def test_a_pointer_resting_where_it_was_recorded_sends_no_second_position(
+    stack: Any, visitor: Page, agent: Callable[..., Page], wait_for: Wait
+) -> None:
+    """The pointer trail adds the resting point only when the agent does not have it yet (pointer-trail.ts): a
+    lone move, which rrweb records itself, costs one pointer event and one frame, not two."""
+    sent: list[str] = []
+    visitor.on(
+        "websocket",
+        lambda ws: ws.on("framesent", lambda p: sent.append(p if isinstance(p, str) else "")),
+    )
+    start_session(visitor, f"{stack.site}/basic.html", "live-pointer-once", wait_for)
+    console = agent()
+    join(console, "live-pointer-once")
+    in_replay(wait_for, console, "doc.getElementById('title')?.textContent === 'Basic test page'")
+    visitor.mouse.move(233, 177)
+    pointer_at(wait_for, console, 233, 177)
+    # a change made by the page well after the trail's resting time (80 ms): when it has been sent, so has
+    # anything the trail would add for the move
+    visitor.evaluate(
+        "setTimeout(() => { document.getElementById('title').textContent = 'after the rest'; }, 400)"
+    )
+    in_replay(wait_for, console, "doc.getElementById('title')?.textContent === 'after the rest'")
+    positions = [
+        (p["x"], p["y"])
+        for frame in sent
+        if frame.startswith("{") and '"t":"events"' in frame
+        for event in json.loads(frame)["data"]
+        if event["type"] == 3 and event["data"].get("source") == 1
+        for p in event["data"]["positions"]
+    ]
+    assert positions.count((233, 177)) == 1, positions

@@ -611,3 +611,44 @@ def test_a_same_document_navigation_to_a_denied_url_masks_the_page(
     visitor.evaluate("document.getElementById('title').textContent = 'SECRET_LATER_ON_PRIVATE'")
     wait_for(console, "window.CobrowseAgent.session.page.url.endsWith('private=1')")
     assert sent.secrets() == []
+
+
+def test_an_element_masked_by_a_change_elsewhere_gets_a_full_update(
+    stack: Any, visitor: Page, agent: Callable[..., Page], wait_for: Wait, group_rules: Callable[..., None]
+) -> None:
+    """The watcher re-checks only what changed when the rules allow it (masking/watch.ts): a class added to an
+    ancestor (a descendant selector) or to the previous sibling (a sibling selector, which makes it look
+    everywhere) still masks the element it now matches, and what it says afterwards never leaves."""
+    group_rules("--selector", ".vault .acct", "--selector", ".flag + .acct2")
+    sent = Tap(visitor, "framesent")
+    visitor.goto(f"{stack.site}/basic.html")
+    visitor.evaluate(
+        "() => { const c = document.getElementById('container');"
+        ' c.innerHTML = \'<div id="zone"><p><span class="acct">VISIBLE_ACCT_BEFORE</span></p></div>\''
+        ' + \'<p id="sib">sibling</p><p class="acct2">VISIBLE_ACCT2_BEFORE</p>\'; }'
+    )
+    wait_for(visitor, "window.GLANCE && GLANCE.Cobrowse && GLANCE.Cobrowse.Visitor")
+    visitor.evaluate("(key) => GLANCE.Cobrowse.Visitor.startSession(key)", "mask-elsewhere")
+    wait_for(visitor, "GLANCE.Cobrowse.Visitor.inSession() === true")
+    console = agent()
+    join(console, "mask-elsewhere")
+    in_replay(wait_for, console, "doc.body.textContent.includes('VISIBLE_ACCT2_BEFORE')")
+
+    epoch = console.evaluate("window.CobrowseAgent.epoch")
+    visitor.evaluate("document.getElementById('zone').className = 'vault'")
+    in_replay(wait_for, console, masked_box("acct"))
+    assert console.evaluate("window.CobrowseAgent.epoch") > epoch
+
+    epoch = console.evaluate("window.CobrowseAgent.epoch")
+    visitor.evaluate("document.getElementById('sib').className = 'flag'")
+    in_replay(wait_for, console, masked_box("acct2"))
+    assert console.evaluate("window.CobrowseAgent.epoch") > epoch
+
+    visitor.evaluate(
+        "document.querySelector('.acct').textContent = 'SECRET_ACCT_AFTER';"
+        " document.querySelector('.acct2').textContent = 'SECRET_ACCT2_AFTER';"
+        " document.getElementById('title').textContent = 'VISIBLE_MARKER_ELSEWHERE'"
+    )
+    in_replay(wait_for, console, "doc.getElementById('title')?.textContent === 'VISIBLE_MARKER_ELSEWHERE'")
+    assert "VISIBLE_MARKER_ELSEWHERE" in sent.text()
+    assert sent.secrets() == []

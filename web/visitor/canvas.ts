@@ -78,12 +78,7 @@ export class CanvasTracker {
     const begin = (): void => {
       this.scan(document);
       if (this.observer) return;
-      this.observer = new MutationObserver((records) => {
-        for (const r of records) {
-          if (r.type === "attributes") this.assign(r.target as Element);
-          for (const node of Array.from(r.addedNodes)) if (node.nodeType === Node.ELEMENT_NODE) this.scan(node as Element);
-        }
-      });
+      this.observer = new MutationObserver((records) => this.onRecords(records));
       this.observer.observe(document.documentElement, {
         childList: true,
         subtree: true,
@@ -143,9 +138,32 @@ export class CanvasTracker {
     return el instanceof HTMLCanvasElement ? el : null;
   }
 
-  private scan(root: ParentNode | Element): void {
-    if (root instanceof Element) this.assign(root);
-    for (const el of Array.from(root.querySelectorAll("canvas"))) this.assign(el);
+  /**
+   * New canvases and copied ids. Runs on every change of the page (a busy page: thousands of records a
+   * second), so it allocates nothing and looks only at added elements: text changes cost a type check each.
+   */
+  private onRecords(records: MutationRecord[]): void {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (r.type === "attributes") {
+        this.assign(r.target as Element);
+        continue;
+      }
+      const added = r.addedNodes;
+      for (let j = 0; j < added.length; j++) {
+        const node = added[j];
+        if (node.nodeType === Node.ELEMENT_NODE) this.scan(node as Element);
+      }
+    }
+  }
+
+  private scan(root: Document | Element): void {
+    if (root.nodeType === Node.ELEMENT_NODE) {
+      this.assign(root as Element);
+      if ((root as Element).firstElementChild === null) return; // a leaf: nothing inside it
+    }
+    const canvases = root.getElementsByTagName("canvas");
+    for (let i = 0; i < canvases.length; i++) this.assign(canvases[i]);
   }
 
   private assign(el: Element): void {

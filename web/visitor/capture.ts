@@ -151,7 +151,9 @@ export class Capture {
     if (!rules) return; // masking rules not known yet, or the page is masked: nothing may be recorded
     const emit = (event: eventWithTime): void => {
       const clean = rules.sanitize(this.excluder.process(event));
-      if (clean) this.options.emit(clean);
+      if (!clean) return;
+      this.trail?.saw(clean);
+      this.options.emit(clean);
     };
     const stop = record<eventWithTime>({
       emit,

@@ -6,6 +6,14 @@
  *   isolated change or pointer move reaches the agent within a few milliseconds, and a page that changes on
  *   every animation frame costs at most one frame per animation frame (bench/e2e_latency.py: a change in the
  *   agent's replay p50 <= 20 ms, p99 <= 50 ms, also while the page is busy).
+ * - Pointer, scroll and click events are less urgent: a batch that holds only such events goes out no sooner
+ *   than LAZY_MS after the last such batch (and BATCH_MS after any frame). A pointer moving steadily (rrweb
+ *   hands over a position every 50 ms) then costs one frame per LAZY_MS rather than one per position, and each
+ *   frame's fixed cost on the wire (WebSocket header, envelope, deflate flush: about 18 of a lone pointer
+ *   move's 30 bytes) is paid half as often (bench/wire_bytes.py). The price: while the pointer keeps moving,
+ *   the agent's cursor trails by up to LAZY_MS more. A move after a pause still goes out at once
+ *   (bench/e2e_latency.py: pointer p99 <= 100 ms), and any other event takes the batch, pointer moves and all,
+ *   out at the normal pace.
  * - Epochs follow rrweb itself: every full snapshot begins with a Meta event (type 4) followed by the
  *   FullSnapshot (type 2). A Meta starts a new epoch, so the first frame of each epoch is `snapshot: true`
  *   with data starting Meta + FullSnapshot, whoever asked for the snapshot. Events that arrive before the
@@ -35,6 +43,8 @@
 import type { eventWithTime } from "@rrweb/types";
 
 export const BATCH_MS = 16;
+/** The pace of batches that hold only pointer, scroll and click events (see "Pointer, scroll and click"). */
+export const LAZY_MS = 100;
 /** How long frames wait before another try while the socket cannot take them. */
 export const RETRY_MS = 50;
 export const MAX_PENDING_BYTES = 8 * 1024 * 1024;
@@ -46,6 +56,8 @@ export const KEEP_SENT_BYTES = 4 * 1024 * 1024;
 const META = 4;
 const INCREMENTAL = 3;
 const INPUT_SOURCE = 5;
+/** rrweb's incremental sources that may wait LAZY_MS: MouseMove, MouseInteraction, Scroll, TouchMove, Drag. */
+const LAZY_SOURCES = new Set([1, 2, 3, 6, 12]);
 
 /** What an `events` frame says about itself (its envelope). */
 export interface FrameHead {
@@ -84,10 +96,17 @@ interface Batch {
   parts: (string | null)[];
   /** Index in `parts` of the last Input event of each node id. */
   inputs: Map<number, number>;
+  /** Holds an event other than pointer, scroll and click ones: it goes out BATCH_MS after the last frame. */
+  urgent: boolean;
 }
 
 function newBatch(epoch: number, snapshot: boolean): Batch {
-  return { epoch, snapshot, parts: [], inputs: new Map() };
+  return { epoch, snapshot, parts: [], inputs: new Map(), urgent: snapshot };
+}
+
+/** True for the events a batch may hold LAZY_MS (pointer, scroll, click). */
+function isLazy(event: eventWithTime): boolean {
+  return event.type === INCREMENTAL && LAZY_SOURCES.has((event.data as { source?: number }).source ?? -1);
 }
 
 /** The node id of an rrweb Input event, else null. */
@@ -115,9 +134,14 @@ export class Outbox {
   private ready: Batch[] = [];
   private pendingBytes = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** When the timer fires (`performance.now()`), and whether it waits for a lazy batch (see `schedule`). */
+  private timerDue = 0;
+  private timerLazy = false;
   private needSnapshot = false;
   /** When the last flush ran (`performance.now()`): the next frame goes out BATCH_MS after it at the earliest. */
   private lastFlush = Number.NEGATIVE_INFINITY;
+  /** When the last batch of only pointer, scroll and click events went out (`performance.now()`). */
+  private lastLazyFrame = Number.NEGATIVE_INFINITY;
   /** Frames dropped by the overflow policy since the session started (for diagnostics). */
   dropped = 0;
 
@@ -184,13 +208,16 @@ export class Outbox {
       batch.inputs.set(id, batch.parts.length);
     }
     batch.parts.push(text);
+    if (!batch.urgent && !isLazy(event)) batch.urgent = true;
     this.pendingBytes += text.length;
     if (this.pendingBytes > MAX_PENDING_BYTES) {
       this.flush();
       if (this.pendingBytes > MAX_PENDING_BYTES) this.overflow();
       return;
     }
-    this.schedule(Math.max(0, this.lastFlush + BATCH_MS - performance.now()));
+    const lazy = !batch.urgent && this.ready.length === 0;
+    const due = Math.max(this.lastFlush + BATCH_MS, lazy ? this.lastLazyFrame + LAZY_MS : 0);
+    this.schedule(Math.max(0, due - performance.now()), lazy);
   }
 
   /**
@@ -203,7 +230,7 @@ export class Outbox {
     this.inEpoch = false;
     this.needSnapshot = false;
     const meta = JSON.stringify({ type: META, data: { width: innerWidth, height: innerHeight }, timestamp: Date.now() });
-    this.ready.push({ epoch: this.epoch, snapshot: true, masked: true, parts: [meta], inputs: new Map() });
+    this.ready.push({ epoch: this.epoch, snapshot: true, masked: true, parts: [meta], inputs: new Map(), urgent: true });
     this.pendingBytes += meta.length;
     this.schedule(0);
   }
@@ -239,6 +266,7 @@ export class Outbox {
       if (!this.sink.sendFrame(frame, head, false)) break;
       this.nextSeq += 1;
       this.sentEpoch = head.epoch;
+      if (!batch.urgent) this.lastLazyFrame = this.lastFlush;
       this.keep({ ...head, text: frame });
       this.ready.shift();
       for (const part of batch.parts) this.pendingBytes -= part?.length ?? 0;
@@ -295,8 +323,19 @@ export class Outbox {
     this.current = null;
   }
 
-  private schedule(ms: number): void {
-    if (this.timer === null) this.timer = setTimeout(() => this.flush(), ms);
+  /**
+   * Flushes in `ms`, unless a flush is set already. A flush set for a lazy batch is brought forward when the
+   * batch turns urgent; other timers stay (a retry while the socket cannot send keeps its RETRY_MS pace).
+   */
+  private schedule(ms: number, lazy = false): void {
+    const due = performance.now() + ms;
+    if (this.timer !== null) {
+      if (!this.timerLazy || lazy || due >= this.timerDue) return;
+      clearTimeout(this.timer);
+    }
+    this.timerDue = due;
+    this.timerLazy = lazy;
+    this.timer = setTimeout(() => this.flush(), ms);
   }
 
   private clearTimer(): void {

@@ -86,9 +86,11 @@ export class Guard {
     const scope = this.scope();
     const verdict: GuardVerdict = { parts, leaked: false, maskPage: false };
     if (!scope || parts.length === 0) return verdict;
+    const masked = this.maskedStrings(scope);
+    if (masked.size === 0) return verdict; // nothing masked holds text: nothing to look for
     const joined = parts.join("\n");
     const hits: string[] = [];
-    for (const s of this.maskedStrings(scope)) {
+    for (const s of masked) {
       if (joined.includes(JSON.stringify(s).slice(1, -1))) hits.push(s);
     }
     if (hits.length === 0) return verdict;

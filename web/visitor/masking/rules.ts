@@ -66,6 +66,13 @@ export function isPassword(el: Element): boolean {
   return el.localName === "input" && ((el as HTMLInputElement).type === "password" || el.hasAttribute("data-rr-is-password"));
 }
 
+/**
+ * Selector syntax whose match can change when something *other* than the element or one of its ancestors
+ * changes: siblings (`+`, `~`, `:nth-*`, `:first-*`, ...), children (`:has`, `:empty`) or a shadow host
+ * (`:host`). Matched on the selector text, so a `+` inside an attribute value also counts (conservative).
+ */
+const STRUCTURAL = /[+~]|:(?:has|nth|first|last|only|empty|blank|host|scope)/i;
+
 export class MaskRules {
   /** Every masked element (both kinds). */
   readonly maskSelector: string;
@@ -73,6 +80,11 @@ export class MaskRules {
   readonly blockSelector: string;
   /** A stable text form of the rules, to tell whether a new hook answer changes anything. */
   readonly key: string;
+  /**
+   * Whether an element's match depends only on itself and its ancestors (no STRUCTURAL syntax): then a
+   * change can only change the match of the changed element and of what is inside it (masking/watch.ts).
+   */
+  readonly local: boolean;
 
   /**
    * @param selectors group and hook selectors (already checked valid)
@@ -88,6 +100,7 @@ export class MaskRules {
     this.maskSelector = all.join(", ");
     this.blockSelector = all.map((s) => `:is(${s})${NOT_TEXT_CONTROL}`).join(", ");
     this.key = JSON.stringify([pageMasked, [...new Set(selectors)].sort()]);
+    this.local = !selectors.some((s) => STRUCTURAL.test(s));
   }
 
   /** Rules that mask the whole page because of an error. */

@@ -206,9 +206,10 @@ function selectsMaskedOption(el: Element, scope: MaskScope): boolean {
 }
 
 function sanitizeMutation(data: MutationData, scope: MaskScope): void {
+  const isBlocked = scope.blockedLookup(); // the event's nodes share ancestors: each is matched once
   data.adds = data.adds.filter((add) => {
     const parent = nodeOf(add.parentId);
-    if (parent && scope.isBlocked(parent)) return false;
+    if (parent && isBlocked(parent)) return false;
     if (add.node.type === TEXT_NODE_TYPE && parent && isElement(parent) && parent.localName === "textarea" && scope.isMaskedInput(parent)) {
       return false;
     }
@@ -219,13 +220,13 @@ function sanitizeMutation(data: MutationData, scope: MaskScope): void {
     const node = nodeOf(text.id);
     const parent = node?.parentNode ?? null;
     if (!node) return true;
-    if (scope.isBlocked(node)) return false;
+    if (isBlocked(node)) return false;
     return !(parent && isElement(parent) && parent.localName === "textarea" && scope.isMaskedInput(parent));
   });
   data.attributes = data.attributes.filter((change) => {
     const node = nodeOf(change.id);
     if (!isElement(node)) return true;
-    if (scope.isBlocked(node)) return false;
+    if (isBlocked(node)) return false;
     if (scope.isMaskedInput(node)) change.attributes = maskInputAttributes(change.attributes, node, false);
     else if (selectsMaskedOption(node, scope)) delete change.attributes.value;
     return true;

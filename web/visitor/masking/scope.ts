@@ -64,6 +64,26 @@ export class MaskScope {
     return fresh;
   }
 
+  /**
+   * Like `rescan`, but only `elements` and what is inside them (in their own tree): enough when the rules are
+   * `local` and these are the only elements that changed or were added.
+   */
+  rescanWithin(elements: Iterable<Element>): Element[] {
+    const fresh: Element[] = [];
+    const selector = this.rules.maskSelector;
+    for (const el of elements) {
+      try {
+        if (el.matches(selector) && this.remember(el)) fresh.push(el);
+        if (el.firstElementChild === null) continue; // a leaf (a table cell, a label): nothing inside
+        const found = el.querySelectorAll(selector);
+        for (let i = 0; i < found.length; i++) if (this.remember(found[i])) fresh.push(found[i]);
+      } catch {
+        return this.rescan();
+      }
+    }
+    return fresh;
+  }
+
   /** Records `el` (which matches the mask) as masked; true if it was not known. */
   remember(el: Element): boolean {
     const set = this.rules.matchesBlock(el) ? this.stickyBlocked : this.stickyInputs;
@@ -93,6 +113,33 @@ export class MaskScope {
       if (isElement(n) && this.blockedElement(n)) return true;
     }
     return false;
+  }
+
+  /**
+   * `isBlocked` for many nodes of one moment of the page (one mutation event): every answer is kept, so nodes
+   * that share ancestors (the cells of one table) match each ancestor once, not once per node.
+   */
+  blockedLookup(): (node: Node | null) => boolean {
+    const known = new Map<Node, boolean>();
+    return (node: Node | null): boolean => {
+      const chain: Node[] = [];
+      let answer = false;
+      for (let n: Node | null = node; n; n = maskParent(n)) {
+        const cached = known.get(n);
+        if (cached !== undefined) {
+          answer = cached;
+          break;
+        }
+        if (isElement(n) && this.blockedElement(n)) {
+          answer = true;
+          known.set(n, true);
+          break;
+        }
+        chain.push(n);
+      }
+      for (const n of chain) known.set(n, answer);
+      return answer;
+    };
   }
 
   /** True if `node` is strictly inside a blocked element. */

@@ -14,6 +14,9 @@
 import { isElement, maskParent } from "./rules";
 import { addRootsOf, type MaskScope } from "./scope";
 
+/** Past this many changed elements in one batch, one pass over the document costs less than one per element. */
+const FULL_RESCAN_AT = 500;
+
 export class MaskWatcher {
   private observer: MutationObserver | null = null;
   private scope: MaskScope | null = null;
@@ -28,7 +31,7 @@ export class MaskWatcher {
     if (scope.roots.size === before) return;
     for (const root of scope.roots) this.observe(observer, root);
     // rrweb serializes the new document with the block rules: what is masked in it arrives masked.
-    this.onRecords(observer, [], new Set<Node>([target as Element]));
+    this.onRecords(observer, [], new Set<Node>([target as Element]), true);
   };
 
   constructor(private readonly onChange: (why: string) => void) {}
@@ -57,24 +60,45 @@ export class MaskWatcher {
     }
   }
 
-  private onRecords(observer: MutationObserver, records: MutationRecord[], added = new Set<Node>()): void {
+  /**
+   * Runs after every batch of page changes (on a busy page, thousands of records a second), so it costs little
+   * when nothing masking-relevant changed: it looks only at attribute changes and added elements, and with
+   * `local` rules re-checks just those elements and what is inside them instead of the whole document (past
+   * FULL_RESCAN_AT changed elements, or when new roots appear, one pass over every root is cheaper).
+   */
+  private onRecords(observer: MutationObserver, records: MutationRecord[], added = new Set<Node>(), full = false): void {
     const scope = this.scope;
     if (observer !== this.observer || !scope) return;
-    for (const record of records) {
-      if (record.type !== "childList") continue;
-      for (const node of Array.from(record.addedNodes)) {
+    const changed = new Set<Element>();
+    let removed = false;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i];
+      if (record.type === "attributes") {
+        changed.add(record.target as Element);
+        continue;
+      }
+      if (record.removedNodes.length > 0) removed = true;
+      const nodes = record.addedNodes;
+      for (let j = 0; j < nodes.length; j++) {
+        const node = nodes[j];
+        if (!isElement(node)) continue; // text: it matches no selector (`:empty` makes the rules non-local)
         added.add(node);
-        if (!isElement(node)) continue;
+        changed.add(node);
         // New shadow roots and iframes inside the added subtree are watched and scanned too.
         const before = scope.roots.size;
         addRootsOf(node, scope.roots);
-        for (const el of Array.from(node.querySelectorAll("*"))) addRootsOf(el, scope.roots);
-        if (scope.roots.size !== before) for (const root of scope.roots) this.observe(observer, root);
+        if (node.firstElementChild !== null) for (const el of Array.from(node.querySelectorAll("*"))) addRootsOf(el, scope.roots);
+        if (scope.roots.size !== before) {
+          full = true;
+          for (const root of scope.roots) this.observe(observer, root);
+        }
       }
     }
-    scope.prune();
+    if (removed || full) scope.prune();
+    if (changed.size === 0 && !removed && !full) return;
+    const everywhere = full || !scope.rules.local || changed.size > FULL_RESCAN_AT;
     let why: string | null = null;
-    for (const el of scope.rescan()) {
+    for (const el of everywhere ? scope.rescan() : scope.rescanWithin(changed)) {
       if (!insideAny(el, added)) why ??= "an element became masked";
     }
     for (const el of scope.masked()) {
