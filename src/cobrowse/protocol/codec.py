@@ -61,6 +61,10 @@ def _decode(decoder: msgspec.json.Decoder[M], frame: bytes | str) -> M:
         raise ProtocolError(CloseCode.MALFORMED, "malformed", f"malformed message: {text}") from None
     except msgspec.DecodeError as exc:
         raise ProtocolError(CloseCode.MALFORMED, "malformed", f"frame is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError(CloseCode.MALFORMED, "malformed", "frame is nested too deeply") from None
+    except UnicodeError:
+        raise ProtocolError(CloseCode.MALFORMED, "malformed", "frame is not valid UTF-8 text") from None
     if message.v != PROTOCOL_VERSION:
         raise ProtocolError(
             CloseCode.VERSION,

@@ -61,6 +61,8 @@ class GuestSeats:
 
     def guest_gone(self, conn: str) -> list[Action]:
         """A waiting guest's socket closed before any answer: agents drop the request."""
+        if self.state is State.ENDED:
+            return []
         for guestid, (waiting_conn, _) in list(self.waiting_guests.items()):
             if waiting_conn == conn:
                 del self.waiting_guests[guestid]

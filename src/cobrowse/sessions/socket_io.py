@@ -27,8 +27,12 @@ async def receive_frame(ws: WebSocket) -> bytes | str:
     text = message.get("text")
     if text is not None:
         return str(text)
-    data = message.get("bytes")
-    return bytes(data) if data is not None else b""
+    data = bytes(message.get("bytes") or b"")
+    try:
+        data.decode("utf-8")  # relayed to agents as a text frame: it must be UTF-8 like one
+    except UnicodeDecodeError:
+        raise ProtocolError(CloseCode.MALFORMED, "malformed", "a frame must be UTF-8 JSON text") from None
+    return data
 
 
 async def receive_hello(ws: WebSocket) -> bytes | str:
