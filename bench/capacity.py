@@ -24,7 +24,11 @@ else runs on the machine shows here).
 Browsers compress every message once permessage-deflate is agreed; the simulated visitors send their small
 frames uncompressed (``--compress-min``, RFC 7692 lets a sender choose per message) and only the snapshot
 compressed: deflating a 400 B frame costs about 25 us, more than the generators can spare, while the server's
-side of it, inflating, costs about 2 us. The server still deflates everything it sends to the agents.
+side of it, inflating, costs about 2 us. The bare relay deflates everything it sends; cobrowse sends
+messages under 512 B uncompressed (src/cobrowse/socket_deflate.py, PLAIN_BELOW) and deflates the rest.
+
+``--profile DIR`` samples the cobrowse server with py-spy over each window (collapsed stacks); ``--only``
+measures one server (a quick re-check of a step, without its baseline).
 
     .venv/bin/python bench/capacity.py                      # steps up to 3,000 sessions, appends to RESULTS.md
     .venv/bin/python bench/capacity.py --quick --no-write   # 50 and 100 sessions, short windows
@@ -38,6 +42,8 @@ import asyncio
 import heapq
 import os
 import random
+import shutil
+import subprocess
 import sys
 import time
 from array import array
@@ -314,7 +320,10 @@ def measure_step(
     gens.call("window", begin, end)
     time.sleep(max(0.0, begin / 1e9 - time.perf_counter()))
     server0, wall0, pressure0 = cpu_seconds(pid), time.perf_counter(), cpu_pressure_us()
+    profiler = _start_profile(args, pid, kind, sessions)
     time.sleep(args.window)
+    if profiler is not None:
+        profiler.wait()
     server_cpu, wall = cpu_seconds(pid) - server0, time.perf_counter() - wall0
     pressure = (cpu_pressure_us() - pressure0) / 1e6 / wall
     rss = rss_bytes(pid)
@@ -359,6 +368,37 @@ def measure_step(
     return row
 
 
+def _start_profile(
+    args: argparse.Namespace, pid: int, kind: Kind, sessions: int
+) -> subprocess.Popen[bytes] | None:
+    """With ``--profile DIR``: sample the cobrowse server with py-spy over the window (collapsed stacks, one
+    file per step; py-spy is not a dependency of the project: have it on PATH or in the venv to use this)."""
+    if not args.profile or kind != "cobrowse":
+        return None
+    out = Path(args.profile) / f"cobrowse-{sessions}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "100",
+            "--duration",
+            str(int(args.window)),
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def ramp(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[Kind, int]]:
     raise_fd_limit()
     servers = start_servers()
@@ -370,7 +410,7 @@ def ramp(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[Kind, int
     }
     gens = Generators(args.workers, generator_main, servers.urls, servers.cookie, spec)
     rows: list[dict[str, Any]] = []
-    alive: dict[Kind, bool] = {kind: True for kind in KINDS}
+    alive: dict[Kind, bool] = {kind: args.only in (None, kind) for kind in KINDS}
     try:
         for run, sessions in enumerate(args.steps):
             for kind in KINDS:
@@ -496,6 +536,14 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=1024,
         help="visitors send messages shorter than this uncompressed (0: compress all, as browsers do)",
+    )
+    parser.add_argument(
+        "--profile", metavar="DIR", help="sample the cobrowse server with py-spy over each window into DIR"
+    )
+    parser.add_argument(
+        "--only",
+        choices=KINDS,
+        help="measure one server only (a re-check of a step; the report then has no baseline to compare)",
     )
     parser.add_argument("--quick", action="store_true", help="50 and 100 sessions, 3 s windows")
     parser.add_argument(

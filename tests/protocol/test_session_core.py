@@ -86,6 +86,54 @@ def test_log_bound_requests_snapshot_then_stops_logging() -> None:
     assert c.log_complete and c.log_bytes == 1
 
 
+def requests(actions: list[a.Action]) -> int:
+    return sum(1 for x in actions if isinstance(x, a.SendTo) and isinstance(x.message, m.SnapshotRequest))
+
+
+def test_a_snapshot_past_the_soft_bound_is_logged_and_not_asked_for_again_at_once() -> None:
+    """A page whose snapshot alone is past ``log_max_bytes``: asking for another at every frame (as it was)
+    only brings one as big. The log keeps it (a late joiner needs it) and the frames after it; a fresh
+    snapshot is asked for once the frames since add up to the snapshot's size."""
+    c = core(log_max_bytes=100)
+    c.visitor_connected("v1")
+    out = c.visitor_events("v1", ev(1, 1, True), b"s" * 150)  # past the soft bound, within the hard (200)
+    assert forwards(out) == [a.Forward(1, b"s" * 150, snapshot=True, log=True)]
+    asked = 0
+    for seq in range(2, 6):  # 40 bytes of frames: less than the snapshot
+        out = c.visitor_events("v1", ev(seq, 1), b"e" * 10)
+        assert forwards(out)[0].log
+        asked += requests(out)
+    assert asked == 0 and c.log_complete and c.log_bytes == 190
+    for seq in range(6, 30):  # past the hard bound: the log stops growing; one request when 150 B have come
+        asked += requests(c.visitor_events("v1", ev(seq, 1), b"e" * 10))
+    assert asked == 1 and not c.log_complete
+    out = c.visitor_events("v1", ev(30, 2, True), b"s" * 150)  # the fresh snapshot starts the log again
+    assert forwards(out)[0].log and c.log_complete and c.log_bytes == 150
+    assert requests(c.visitor_events("v1", ev(31, 2), b"e" * 10)) == 0
+
+
+def test_a_snapshot_past_the_hard_bound_is_forwarded_not_logged_and_joiners_ask_for_their_own() -> None:
+    c = core(log_max_bytes=100)
+    c.visitor_connected("v1")
+    c.agent_joined("a1", 1, entry())
+    out = c.visitor_events("v1", ev(1, 1, True), b"s" * 250)  # past 2 x 100: the log cannot hold it
+    assert forwards(out) == [a.Forward(1, b"s" * 250, snapshot=True, log=False)]
+    assert not c.log_complete and c.log_bytes == 0
+    out = c.visitor_events("v1", ev(2, 1), b"e" * 10)
+    assert forwards(out) == [a.Forward(2, b"e" * 10, snapshot=False, log=False)] and requests(out) == 0
+    assert requests(c.agent_joined("a2", 2, entry("Bob"))) == 1  # the joiner needs a snapshot
+    c.visitor_events("v1", ev(3, 2, True), b"s" * 250)  # it comes, as big: the agents see it live
+    assert all(requests(c.visitor_events("v1", ev(seq, 2), b"e" * 10)) == 0 for seq in range(4, 20))
+
+
+def test_the_soft_bound_asks_for_a_snapshot_once_frames_outweigh_a_small_one() -> None:
+    c = core(log_max_bytes=100)
+    c.visitor_connected("v1")
+    c.visitor_events("v1", ev(1, 1, True), b"s" * 20)
+    asked = [requests(c.visitor_events("v1", ev(seq, 1), b"e" * 10)) for seq in range(2, 12)]
+    assert asked == [0] * 8 + [1, 0]  # past 100 bytes at the 9th frame (20 + 90), asked once
+
+
 def test_frames_from_a_page_no_longer_shown_are_ignored() -> None:
     c = core()
     c.visitor_connected("old")

@@ -90,6 +90,8 @@ def resume_from_log(core: SessionCore, entries: list[tuple[int, bytes]]) -> bool
     core.epoch = first.epoch
     core.seq = seqs[-1]
     core.log_bytes = sum(len(frame) for _, frame in entries)
+    core.snapshot_bytes = len(entries[0][1])
+    core.since_snapshot_bytes = core.log_bytes - core.snapshot_bytes
     core.log_complete = True
     core.state = State.ACTIVE
     return True

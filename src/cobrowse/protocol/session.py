@@ -43,7 +43,8 @@ class SessionCore(GuestSeats, RemoteControlRules):
     visitor: m.VisitorInfo
     #: How long the session waits for a disconnected visitor before it ends.
     grace: float = 120.0
-    #: Soft bound of the late-join log: past it the visitor is asked for a fresh snapshot.
+    #: Soft bound of the late-join log: past it the visitor is asked for a fresh snapshot (see
+    #: :meth:`visitor_events` for the policy); twice it is the hard bound, past which nothing is logged.
     log_max_bytes: int = 8 * 1024 * 1024
 
     state: State = State.STARTING
@@ -57,6 +58,9 @@ class SessionCore(GuestSeats, RemoteControlRules):
     #: Bytes in the late-join log, and whether it still holds everything since the last snapshot.
     log_bytes: int = 0
     log_complete: bool = False
+    #: Bytes of the last snapshot, and of the frames forwarded since (logged or not).
+    snapshot_bytes: int = 0
+    since_snapshot_bytes: int = 0
     snapshot_requested: bool = False
     pause: m.PauseState = field(default_factory=m.PauseState)
     #: The visitor's connected pages; ``visitor_conn`` is the one agents see.
@@ -142,7 +146,22 @@ class SessionCore(GuestSeats, RemoteControlRules):
         return m.VisitorStatus(connected=self.visitor_conn is not None, tabs=len(self.tabs))
 
     def visitor_events(self, conn: str, ev: m.Events, frame: bytes) -> list[Action]:
-        """A page-event frame: check its place in the sequence and forward the same bytes."""
+        """A page-event frame: check its place in the sequence and forward the same bytes.
+
+        The late-join log (what a joining agent is sent) is the last snapshot and the frames after it, within
+        a hard bound of ``2 * log_max_bytes``:
+
+        - A snapshot starts the log afresh, whatever its size up to the hard bound: a joining agent cannot do
+          without it. A larger one is forwarded to the agents present but not logged; the log is then
+          incomplete, and an agent that joins asks the page for a snapshot of its own.
+        - A frame after it is logged while the log stays within the hard bound; past it the log stops
+          growing (incomplete) until the next snapshot.
+        - The page is asked for a fresh snapshot once the log is past ``log_max_bytes`` (the soft bound) and
+          the frames since the snapshot add up to at least the snapshot itself: the fresh one, about as big,
+          then at least halves the log. Asking sooner could not shrink it: a snapshot that alone is past the
+          soft bound used to have every following frame ask for another, as big, for ever. So the page
+          uploads at most one snapshot's worth for each snapshot's worth of frames it sent.
+        """
         if conn != self.visitor_conn or self.state is State.ENDED:
             return []
         if ev.seq <= self.seq:
@@ -155,15 +174,18 @@ class SessionCore(GuestSeats, RemoteControlRules):
             self.epoch = ev.epoch
             self.state = State.ACTIVE
             self.snapshot_requested = False
-            self.log_bytes = len(frame)
-            self.log_complete = True
             self.seq = ev.seq
-            return [Forward(ev.seq, frame, snapshot=True, log=True), PersistState()]
+            self.snapshot_bytes, self.since_snapshot_bytes = len(frame), 0
+            log = len(frame) <= 2 * self.log_max_bytes
+            self.log_bytes = len(frame) if log else 0
+            self.log_complete = log
+            return [Forward(ev.seq, frame, snapshot=True, log=log), PersistState()]
         if ev.epoch != self.epoch:
             return []  # an old recording's frame: its node ids mean nothing now
         if ev.seq != self.seq + 1:
             return self._request_snapshot()  # a gap: only a fresh snapshot heals it
         self.seq = ev.seq
+        self.since_snapshot_bytes += len(frame)
         actions: list[Action] = []
         log = self.log_complete and self.log_bytes + len(frame) <= 2 * self.log_max_bytes
         if log:
@@ -171,7 +193,10 @@ class SessionCore(GuestSeats, RemoteControlRules):
         else:
             self.log_complete = False
         actions.append(Forward(ev.seq, frame, snapshot=False, log=log))
-        if self.log_bytes > self.log_max_bytes or not self.log_complete:
+        if (
+            self.snapshot_bytes + self.since_snapshot_bytes > self.log_max_bytes
+            and self.since_snapshot_bytes >= self.snapshot_bytes
+        ):
             actions += self._request_snapshot()
         return actions
 
@@ -257,7 +282,9 @@ class SessionCore(GuestSeats, RemoteControlRules):
 
     def resync_needed(self) -> list[Action]:
         """An agent saw a gap; if the log cannot cover it, ask the visitor for a snapshot."""
-        return [] if self.log_complete else self._request_snapshot()
+        if self.log_complete or self.state is State.ENDED:
+            return []
+        return self._request_snapshot()
 
     def joined_message(self) -> m.Joined:
         return m.Joined(

@@ -329,6 +329,8 @@ class SessionRuntime(Adoption):
             case a.Forward(seq=seq, frame=frame, snapshot=snapshot, log=keep):
                 if keep:  # logged first: an agent reading the log has every frame published before
                     await self.broker.log_append(sid, seq, frame, reset=snapshot)
+                elif snapshot:  # too big for the log: the old recording's log is no use any more
+                    await self.broker.log_drop(sid)
                 await self.broker.publish_frame(agents_channel(sid), Kind.EVENTS, seq, frame)
             case a.Publish(message=message, to_visitor=to_visitor, to_agents=to_agents):
                 frame = encode(message)
