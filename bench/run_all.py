@@ -21,6 +21,7 @@ BENCH = Path(__file__).resolve().parent
 #: name -> what it measures (issue 8's figure numbers), in the order they run.
 BENCHMARKS = {
     "relay": "1, 2: relay throughput, CPU per delivery and added latency against a bare relay",
+    "broker_relay": "issue 9: the broker alone, memory against Redis (one and two nodes)",
     "cluster_relay": "issue 9: relay through Redis against the in-memory broker, 1 and 3 nodes",
     "slow_agent": "9: a stalled agent against the others' latency",
     "capacity": "5: concurrent sessions within p99 100 ms, nothing lost",
