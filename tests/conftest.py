@@ -9,6 +9,7 @@ fixtures can tell at teardown whether their test failed (the browser fixtures th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
 
 import pytest
@@ -28,6 +29,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "sqlite_only" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Generator[None, None, None]:
+    """A test that runs ``cobrowse serve``/``demo`` code in-process configures logging for the whole process
+    (root handlers and level, uvicorn's loggers): put it back, so later tests' output is not changed by it."""
+    root = logging.getLogger()
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access")
+    saved = (
+        list(root.handlers),
+        root.level,
+        {n: (list(logging.getLogger(n).handlers), logging.getLogger(n).propagate) for n in names},
+    )
+    yield
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    for name, (handlers, propagate) in saved[2].items():
+        logging.getLogger(name).handlers[:] = handlers
+        logging.getLogger(name).propagate = propagate
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
