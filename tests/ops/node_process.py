@@ -18,6 +18,7 @@ import httpx
 from cobrowse.config import Config
 from cobrowse.store import Store
 from support.services import free_port
+from support.test_database import env_for
 
 CLI = Path(sys.executable).parent / "cobrowse"
 
@@ -72,6 +73,7 @@ def node_processes(tmp_path: Path) -> Iterator[Callable[..., NodeProcess]]:
     def start(*flags: str, group: int | None = None, **settings: str) -> NodeProcess:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("COBROWSE_")}
+        env.update(env_for(tmp_path / "data"))  # the PostgreSQL pass: the database this test process uses too
         env.update({f"COBROWSE_{name.upper()}": value for name, value in settings.items()})
         log = tmp_path / f"node-{port}.log"
         data = ["--data-dir", str(tmp_path / "data")]
